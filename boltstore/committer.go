@@ -1,0 +1,276 @@
+package boltstore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// maxRetainedArena is the largest value arena kept between batches; one batch
+// of huge states should not pin its memory for the life of the Store.
+const maxRetainedArena = 4 << 20
+
+// committer is the state of the Store's single committer goroutine. Every
+// field is owned by that goroutine; nothing else touches it.
+type committer struct {
+	s *Store
+	// batch and errs are reused for every batch: errs[i] is the outcome of
+	// batch[i].
+	batch []request
+	errs  []error
+	// arena holds the encoded values of one transaction; bbolt requires a
+	// Put value to stay untouched until the commit, so it is reset only
+	// after the commit.
+	arena []byte
+	// keyBuf and nameBuf turn strings into the []byte bbolt wants without an
+	// allocation per write; bbolt copies the keys it keeps.
+	keyBuf  []byte
+	nameBuf []byte
+	// buckets caches the transaction's bucket handles; nil means absent.
+	buckets map[string]*bolt.Bucket
+}
+
+func newCommitter(s *Store) *committer {
+	return &committer{
+		s:       s,
+		batch:   make([]request, 0, min(s.cfg.maxBatch, 256)),
+		buckets: make(map[string]*bolt.Bucket),
+	}
+}
+
+// run takes batches off the queue until Close closes it and everything queued
+// was handled. It waits for the first request of a batch, then takes whatever
+// else is already queued without waiting, so a lone caller never waits for
+// company.
+func (c *committer) run() {
+	defer close(c.s.stopped)
+	c.s.committerID.Store(goid())
+	for {
+		req, ok := <-c.s.queue
+		if !ok {
+			return
+		}
+		c.batch = append(c.batch[:0], req)
+	drain:
+		for len(c.batch) < c.s.cfg.maxBatch {
+			select {
+			case req, ok := <-c.s.queue:
+				if !ok {
+					break drain
+				}
+				c.batch = append(c.batch, req)
+			default:
+				break drain
+			}
+		}
+		c.commit()
+		c.complete()
+		clear(c.batch) // drop references to callers' writes and callbacks
+		c.batch = c.batch[:0]
+	}
+}
+
+// commit runs one transaction for the whole batch and fills c.errs.
+func (c *committer) commit() {
+	if n := len(c.batch); cap(c.errs) < n {
+		c.errs = make([]error, n, cap(c.batch))
+	} else {
+		c.errs = c.errs[:n] // all nil: complete cleared them
+	}
+	writes := 0
+	for i := range c.batch {
+		writes += len(c.batch[i].writes)
+	}
+	st := &c.s.stats
+	st.recordBatch(len(c.batch), writes)
+	if writes == 0 {
+		return // only empty requests: nothing to write, nothing to fsync
+	}
+
+	start := time.Now()
+	tx, err := c.s.db.Begin(true)
+	if err != nil {
+		c.fail(err, writes)
+		return
+	}
+	applied, conflicts, corrupt := 0, 0, 0
+	for i := range c.batch {
+		reqErr, txErr := c.apply(tx, c.batch[i].writes)
+		if txErr != nil {
+			_ = tx.Rollback()
+			c.resetTx()
+			c.fail(txErr, writes)
+			return
+		}
+		c.errs[i] = reqErr
+		switch {
+		case reqErr == nil:
+			applied += len(c.batch[i].writes)
+		case errors.Is(reqErr, ErrConflict):
+			conflicts++
+		default:
+			corrupt++
+		}
+	}
+	// Rejections count only once the transaction they were judged in
+	// committed; otherwise every request gets ErrCommit instead.
+	if applied == 0 {
+		_ = tx.Rollback() // every request was rejected: skip the fsync
+		c.resetTx()
+		st.recordRejections(conflicts, corrupt)
+		return
+	}
+	err = tx.Commit()
+	c.resetTx()
+	if err != nil {
+		c.fail(err, writes)
+		return
+	}
+	st.recordCommit(applied, time.Since(start))
+	st.recordRejections(conflicts, corrupt)
+}
+
+// apply checks every Expect of one request, then applies its writes. reqErr
+// rejects only this request (nothing of it was written); txErr means the
+// transaction itself is failing and must be rolled back.
+func (c *committer) apply(tx *bolt.Tx, writes []Write) (reqErr, txErr error) {
+	for i := range writes {
+		if err := c.check(tx, &writes[i]); err != nil {
+			return err, nil
+		}
+	}
+	for i := range writes {
+		w := &writes[i]
+		b, err := c.bucket(tx, w.Bucket, !w.Delete)
+		if err != nil {
+			return nil, err
+		}
+		c.keyBuf = append(c.keyBuf[:0], w.Key...)
+		if w.Delete {
+			if b != nil {
+				if err := b.Delete(c.keyBuf); err != nil {
+					return nil, fmt.Errorf("delete bucket %q key %q: %w", w.Bucket, quoteKey(w.Key), err)
+				}
+			}
+			continue
+		}
+		start := len(c.arena)
+		c.arena = EncodeRecord(c.arena, w.Record)
+		if err := b.Put(c.keyBuf, c.arena[start:len(c.arena):len(c.arena)]); err != nil {
+			return nil, fmt.Errorf("put bucket %q key %q: %w", w.Bucket, quoteKey(w.Key), err)
+		}
+	}
+	return nil, nil
+}
+
+// check compares w.Expect with the record as this transaction sees it. It
+// also rejects a key that holds a nested bucket, on which bbolt's Put would
+// fail the whole transaction.
+func (c *committer) check(tx *bolt.Tx, w *Write) error {
+	b, _ := c.bucket(tx, w.Bucket, false)
+	var actual uint64
+	if b != nil {
+		c.keyBuf = append(c.keyBuf[:0], w.Key...)
+		k, v := b.Cursor().Seek(c.keyBuf)
+		if k != nil && bytes.Equal(k, c.keyBuf) {
+			if v == nil {
+				return &CorruptError{Bucket: w.Bucket, Key: w.Key, Reason: "key holds a nested bucket, not a record"}
+			}
+			if w.Force {
+				return nil
+			}
+			rec, err := DecodeRecord(v)
+			if err != nil {
+				return located(err, w.Bucket, w.Key)
+			}
+			actual = rec.Version
+		}
+	}
+	if !w.Force && actual != w.Expect {
+		return &ConflictError{Bucket: w.Bucket, Key: w.Key, Expected: w.Expect, Actual: actual}
+	}
+	return nil
+}
+
+// bucket returns the transaction's handle of name, creating the bucket when
+// create is set; without create, an absent bucket is (nil, nil).
+func (c *committer) bucket(tx *bolt.Tx, name string, create bool) (*bolt.Bucket, error) {
+	b, ok := c.buckets[name]
+	if ok && (b != nil || !create) {
+		return b, nil
+	}
+	c.nameBuf = append(c.nameBuf[:0], name...)
+	if create {
+		var err error
+		if b, err = tx.CreateBucketIfNotExists(c.nameBuf); err != nil {
+			return nil, fmt.Errorf("create bucket %q: %w", name, err)
+		}
+	} else {
+		b = tx.Bucket(c.nameBuf)
+	}
+	c.buckets[name] = b
+	return b, nil
+}
+
+// resetTx forgets everything tied to the finished transaction.
+func (c *committer) resetTx() {
+	clear(c.buckets)
+	if cap(c.arena) > maxRetainedArena {
+		c.arena = nil
+	} else {
+		c.arena = c.arena[:0]
+	}
+}
+
+// fail gives every request of the batch the same commit error.
+func (c *committer) fail(cause error, writes int) {
+	err := fmt.Errorf("%w: %w", ErrCommit, cause)
+	for i := range c.errs {
+		c.errs[i] = err
+	}
+	c.s.stats.failedCommits.Add(1)
+	c.s.cfg.logger.Error("boltstore: commit failed",
+		"path", c.s.path, "requests", len(c.batch), "writes", writes, "err", cause)
+}
+
+// complete reports every outcome, in batch order.
+func (c *committer) complete() {
+	c.s.inCallback.Store(true)
+	defer c.s.inCallback.Store(false)
+	for i := range c.batch {
+		req := &c.batch[i]
+		switch {
+		case req.wait != nil:
+			req.wait <- c.errs[i]
+		case req.done != nil:
+			c.callDone(req.done, c.errs[i])
+		}
+	}
+	c.s.stats.requests.Add(uint64(len(c.batch)))
+	clear(c.errs)
+}
+
+// callDone runs one callback, containing its panic so that one faulty caller
+// cannot stop the committer and strand every other caller.
+func (c *committer) callDone(done func(error), err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.s.stats.callbackPanics.Add(1)
+			c.s.cfg.logger.Error("boltstore: done callback panicked",
+				"path", c.s.path, "panic", p, "outcome", err)
+		}
+	}()
+	done(err)
+}
+
+// located adds the record's location to an error from DecodeRecord.
+func located(err error, bucket, key string) error {
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		return &CorruptError{Bucket: bucket, Key: key, Reason: ce.Reason}
+	}
+	return err
+}

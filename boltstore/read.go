@@ -1,0 +1,194 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+
+	"iter"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// KeyRecord is one entry yielded by Scan.
+type KeyRecord struct {
+	Key    string
+	Record Record
+}
+
+// BucketInfo describes one bucket (projection) in the file.
+type BucketInfo struct {
+	Name  string
+	Keys  int   // number of records
+	Bytes int64 // bytes of the pages allocated to the bucket
+	InUse int64 // bytes of those pages holding data
+}
+
+// Get returns the record stored under bucket and key, and whether it exists.
+// It sees every request whose outcome was reported as committed. The returned
+// Record.State is a fresh copy owned by the caller.
+//
+// A damaged record returns an error satisfying errors.Is(err, ErrCorrupt), a
+// *CorruptError naming bucket, key and reason; Get never interprets bytes that
+// failed verification. Invalid names return ErrInvalidBucket or
+// ErrInvalidKey, and a closed Store ErrClosed.
+func (s *Store) Get(ctx context.Context, bucket, key string) (Record, bool, error) {
+	if err := validBucketKey(bucket, key); err != nil {
+		return Record{}, false, err
+	}
+	var (
+		rec   Record
+		found bool
+	)
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucket))
+		if b == nil {
+			return nil
+		}
+		k, v := b.Cursor().Seek([]byte(key))
+		if k == nil || !bytes.Equal(k, []byte(key)) {
+			return nil
+		}
+		r, err := decodeAt(v, bucket, key)
+		if err != nil {
+			return err
+		}
+		// bbolt's bytes are valid only inside the transaction.
+		r.State = bytes.Clone(r.State)
+		rec, found = r, true
+		return nil
+	})
+	if err != nil {
+		return Record{}, false, err
+	}
+	return rec, found, nil
+}
+
+// Scan walks bucket in key order inside one read transaction and yields each
+// record with a nil error, or, for a damaged record, its key with an error
+// satisfying errors.Is(err, ErrCorrupt), and continues. An absent bucket
+// yields nothing. A failure to read at all (ErrClosed, ErrInvalidBucket,
+// ctx's error, checked before every record) is yielded once as the last
+// element. Each yielded Record.State is a fresh copy owned by the caller.
+//
+// The read transaction stays open while the loop body runs: a long body
+// delays bbolt's remapping, so the loop body must not call Commit or Close
+// (a commit that has to grow the file waits for the transaction to end,
+// which waits for the body). Collect first, write afterwards.
+func (s *Store) Scan(ctx context.Context, bucket string) iter.Seq2[KeyRecord, error] {
+	return func(yield func(KeyRecord, error) bool) {
+		if err := validBucketKey(bucket, "-"); err != nil {
+			yield(KeyRecord{}, err)
+			return
+		}
+		stopped := false
+		err := s.view(ctx, func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte(bucket))
+			if b == nil {
+				return nil
+			}
+			c := b.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				r, err := decodeAt(v, bucket, string(k))
+				kr := KeyRecord{Key: string(k)}
+				if err == nil {
+					r.State = bytes.Clone(r.State)
+					kr.Record = r
+				}
+				if !yield(kr, err) {
+					stopped = true
+					return nil
+				}
+			}
+			return nil
+		})
+		if err != nil && !stopped {
+			yield(KeyRecord{}, err)
+		}
+	}
+}
+
+// Buckets lists every bucket in name order with its size.
+func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
+	var out []BucketInfo
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			st := b.Stats()
+			out = append(out, BucketInfo{
+				Name:  string(name),
+				Keys:  st.KeyN,
+				Bytes: int64(st.BranchAlloc + st.LeafAlloc),
+				InUse: int64(st.BranchInuse + st.LeafInuse),
+			})
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Verify reads every record of every bucket in one read transaction and
+// returns one CorruptError per damaged record, in bucket and key order. The
+// error is for failing to read at all (ErrClosed, ctx's error). Verify checks
+// records, not bbolt's page structure (see bbolt's own check command).
+func (s *Store) Verify(ctx context.Context) ([]CorruptError, error) {
+	var bad []CorruptError
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			c := b.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if _, err := decodeAt(v, string(name), string(k)); err != nil {
+					var ce *CorruptError
+					if errors.As(err, &ce) {
+						bad = append(bad, *ce)
+					}
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return bad, nil
+}
+
+// view runs fn in a read transaction, mapping a closed database to ErrClosed.
+func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.isClosed.Load() {
+		return ErrClosed
+	}
+	err := s.db.View(fn)
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+// decodeAt decodes a value read from bucket and key; a nil value is a nested
+// bucket, which this package never creates.
+func decodeAt(v []byte, bucket, key string) (Record, error) {
+	if v == nil {
+		return Record{}, &CorruptError{Bucket: bucket, Key: key, Reason: "key holds a nested bucket, not a record"}
+	}
+	r, err := DecodeRecord(v)
+	if err != nil {
+		return Record{}, located(err, bucket, key)
+	}
+	return r, nil
+}

@@ -1,0 +1,95 @@
+package boltstore
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Stats is a snapshot of the Store's counters since Open. Counters are read
+// one by one without a common lock, so a snapshot taken during a commit may
+// mix values from before and after it.
+type Stats struct {
+	Requests       uint64 // requests whose outcome was reported
+	Writes         uint64 // writes committed
+	Batches        uint64 // batches taken off the queue
+	Commits        uint64 // transactions committed
+	FailedCommits  uint64 // transactions that failed (every request got ErrCommit)
+	Conflicts      uint64 // requests rejected with a *ConflictError
+	Corrupt        uint64 // requests rejected because a record they replace is damaged
+	CallbackPanics uint64 // done callbacks that panicked
+
+	MeanBatchRequests float64 // requests per batch
+	MaxBatchRequests  uint64
+	MeanBatchWrites   float64 // writes per batch
+	MaxBatchWrites    uint64
+
+	MeanCommitLatency time.Duration // begin to durable commit, over committed transactions
+	MaxCommitLatency  time.Duration
+
+	QueueLen int // requests waiting for the committer now
+}
+
+// counters are written only by the committer and read by Stats from any
+// goroutine, hence atomics but plain stores for the maxima.
+type counters struct {
+	requests, writes, batches, commits atomic.Uint64
+	failedCommits, conflicts, corrupt  atomic.Uint64
+	callbackPanics                     atomic.Uint64
+	batchRequests, batchWrites         atomic.Uint64
+	maxBatchRequests, maxBatchWrites   atomic.Uint64
+	commitNanos, maxCommitNanos        atomic.Int64
+}
+
+func (c *counters) recordBatch(requests, writes int) {
+	c.batches.Add(1)
+	c.batchRequests.Add(uint64(requests))
+	c.batchWrites.Add(uint64(writes))
+	if uint64(requests) > c.maxBatchRequests.Load() {
+		c.maxBatchRequests.Store(uint64(requests))
+	}
+	if uint64(writes) > c.maxBatchWrites.Load() {
+		c.maxBatchWrites.Store(uint64(writes))
+	}
+}
+
+func (c *counters) recordRejections(conflicts, corrupt int) {
+	c.conflicts.Add(uint64(conflicts))
+	c.corrupt.Add(uint64(corrupt))
+}
+
+func (c *counters) recordCommit(writes int, d time.Duration) {
+	c.commits.Add(1)
+	c.writes.Add(uint64(writes))
+	c.commitNanos.Add(int64(d))
+	if int64(d) > c.maxCommitNanos.Load() {
+		c.maxCommitNanos.Store(int64(d))
+	}
+}
+
+// Stats returns the current counters. It is safe for concurrent use and
+// never blocks, also after Close.
+func (s *Store) Stats() Stats {
+	c := &s.stats
+	st := Stats{
+		Requests:         c.requests.Load(),
+		Writes:           c.writes.Load(),
+		Batches:          c.batches.Load(),
+		Commits:          c.commits.Load(),
+		FailedCommits:    c.failedCommits.Load(),
+		Conflicts:        c.conflicts.Load(),
+		Corrupt:          c.corrupt.Load(),
+		CallbackPanics:   c.callbackPanics.Load(),
+		MaxBatchRequests: c.maxBatchRequests.Load(),
+		MaxBatchWrites:   c.maxBatchWrites.Load(),
+		MaxCommitLatency: time.Duration(c.maxCommitNanos.Load()),
+		QueueLen:         len(s.queue),
+	}
+	if st.Batches > 0 {
+		st.MeanBatchRequests = float64(c.batchRequests.Load()) / float64(st.Batches)
+		st.MeanBatchWrites = float64(c.batchWrites.Load()) / float64(st.Batches)
+	}
+	if st.Commits > 0 {
+		st.MeanCommitLatency = time.Duration(c.commitNanos.Load() / int64(st.Commits))
+	}
+	return st
+}
