@@ -1,1 +1,56 @@
+// Package projection keeps live read models: it folds every event into a
+// per-key snapshot, persists the snapshot durably through a [Store] (usually a
+// *boltstore.Store) and publishes what changed on a *pubsub.Bus.
+//
+// # Basics
+//
+// A [Projection] names itself, says which key an event belongs to, and folds
+// an event into the key's state, returning a delta. [New] binds a projection
+// to a store and an optional bus and returns a [Runtime]. [Runtime.Apply]
+// folds one event and returns once the new snapshot is durable;
+// [Runtime.ApplyBatch] folds many in one transaction; [Runtime.Rebuild]
+// replaces one key's snapshot atomically with the fold of an event sequence.
+// [Runtime.Read] returns the last committed snapshot.
+//
+// # Concurrency
+//
+// All methods of a Runtime are safe for concurrent use. Applies on different
+// keys run in parallel and share group commits. Applies on one key fold in
+// call order on the latest state, committed or not, so a hot key is not
+// limited to one commit per event; each caller still returns only after its
+// own event is durable. If a commit fails, every apply that folded on top of
+// it fails too and the key returns to its last committed state, in memory, on
+// disk and for subscribers.
+//
+// Read takes no lock and never sees a torn state: it returns the snapshot of
+// some committed version.
+//
+// # Ownership
+//
+// States returned by Read, ReadRequired and Rebuild belong to the caller: the
+// runtime keeps no reference to them, so mutating a returned map or slice
+// changes nothing stored or folded next. Updates delivered to subscribers are
+// shared by every subscriber of the same update and must be treated as
+// read-only.
+//
+// States are deep-copied cheaply when the state type holds no pointers, maps,
+// slices or interfaces (a plain copy suffices), through a Clone method when
+// the state type has one (see [Cloner]), and otherwise through a msgpack
+// round trip.
+//
+// # Live updates
+//
+// Updates are published on the channel [Runtime.Channel] of their key only
+// after their commit succeeded, in version order per key. A subscriber that
+// stops reading never blocks an Apply: its buffer is bounded, and once it
+// reads again it receives a [KindResync] update carrying the full current
+// state, after which deltas continue. Every update carries its key's version,
+// so a client can check for gaps on its own.
+//
+// # Errors
+//
+// Bad input (an empty or over-long key, a key function or fold that panics, a
+// cancelled context) returns an error and changes nothing. Errors are
+// sentinel values to test with errors.Is: [ErrNotFound], [ErrInvalidKey],
+// [ErrKeyMismatch], [ErrApplyPanic], [ErrClosed], [ErrCorrupt] and others.
 package projection

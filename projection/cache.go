@@ -1,0 +1,156 @@
+package projection
+
+import (
+	"hash/maphash"
+	"sync"
+	"time"
+)
+
+// cacheShards spreads keys over independently locked shards so that commits
+// and reads of different keys rarely meet on one mutex.
+const cacheShards = 64
+
+// cache is the bounded set of keys whose decoded states the runtime keeps.
+// An entry holds a key's committed snapshot, which Read returns and
+// subscriptions resync from, and its pending lineage, which the next fold
+// builds on. Entries with applies in flight are pinned and never evicted, so
+// a commit always finds its entry; the others are evicted least recently
+// used first once a shard is over its share of the bound.
+type cache[S, D any] struct {
+	seed   maphash.Seed
+	shards [cacheShards]shard[S, D]
+}
+
+type shard[S, D any] struct {
+	// mu guards m, the LRU list, evictions, and every field of every entry in
+	// m. Publishing a key's updates also happens under it, which is what lets
+	// a subscription resync from the committed state without a gap.
+	mu        sync.Mutex
+	m         map[string]*entry[S, D]
+	lru       entry[S, D] // sentinel of a circular list, most recent first
+	evictions uint64      // bumped by every eviction; see insertLoaded
+	capacity  int
+}
+
+// entry is one key's cached states. All fields are guarded by its shard's mu.
+type entry[S, D any] struct {
+	key     string
+	channel string // the key's live channel, computed once
+	sh      *shard[S, D]
+
+	// The committed snapshot: what is durable in the store.
+	committed record[S]
+
+	// The pending lineage: the state after the last fold submitted, which may
+	// not be durable yet. It equals committed when nothing is in flight.
+	pending record[S]
+	// gen counts resets of the pending lineage after failed commits; a commit
+	// built on an older generation must not reset it again.
+	gen uint64
+
+	inflight int // commits submitted whose outcome is not known yet
+	pins     int // applies between loading the entry and submitting
+
+	history    []Update[S, D] // ring of the most recent updates, oldest at histStart
+	histStart  int
+	histLen    int
+	prev, next *entry[S, D]
+}
+
+// record is a decoded snapshot with the encoding it came from; bytes is nil
+// when the snapshot does not exist.
+type record[S any] struct {
+	present   bool
+	state     S
+	bytes     []byte
+	version   uint64
+	position  uint64
+	updatedAt time.Time
+}
+
+func newCache[S, D any](capacity int) *cache[S, D] {
+	c := &cache[S, D]{seed: maphash.MakeSeed()}
+	per := max(1, (capacity+cacheShards-1)/cacheShards)
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.m = make(map[string]*entry[S, D])
+		sh.lru.next, sh.lru.prev = &sh.lru, &sh.lru
+		sh.capacity = per
+	}
+	return c
+}
+
+func (c *cache[S, D]) shardOf(key string) *shard[S, D] {
+	return &c.shards[maphash.String(c.seed, key)%cacheShards]
+}
+
+// touchLocked marks e as most recently used.
+func (sh *shard[S, D]) touchLocked(e *entry[S, D]) {
+	if sh.lru.next == e {
+		return
+	}
+	e.prev.next, e.next.prev = e.next, e.prev
+	sh.pushFrontLocked(e)
+}
+
+func (sh *shard[S, D]) pushFrontLocked(e *entry[S, D]) {
+	e.prev, e.next = &sh.lru, sh.lru.next
+	sh.lru.next.prev = e
+	sh.lru.next = e
+}
+
+// insertLocked adds e and evicts unpinned entries, least recently used
+// first, while the shard is over capacity.
+func (sh *shard[S, D]) insertLocked(e *entry[S, D]) {
+	e.sh = sh
+	sh.m[e.key] = e
+	sh.pushFrontLocked(e)
+	for v := sh.lru.prev; len(sh.m) > sh.capacity && v != &sh.lru; {
+		prev := v.prev
+		if v.pins == 0 && v.inflight == 0 && v != e {
+			v.prev.next, v.next.prev = v.next, v.prev
+			v.prev, v.next = nil, nil
+			delete(sh.m, v.key)
+			sh.evictions++
+		}
+		v = prev
+	}
+}
+
+// addHistoryLocked appends u to e's ring of recent updates.
+func (e *entry[S, D]) addHistoryLocked(u Update[S, D], size int) {
+	if size == 0 {
+		return
+	}
+	if e.history == nil {
+		e.history = make([]Update[S, D], size)
+	}
+	if e.histLen < size {
+		e.history[(e.histStart+e.histLen)%size] = u
+		e.histLen++
+		return
+	}
+	e.history[e.histStart] = u
+	e.histStart = (e.histStart + 1) % size
+}
+
+// replayLocked returns the updates that follow version since, oldest first,
+// if the history still holds all of them. A rebuild or delete in the history
+// carries a full state, so replay may also start there.
+func (e *entry[S, D]) replayLocked(since uint64) ([]Update[S, D], bool) {
+	if e.committed.version == since {
+		return nil, true
+	}
+	n := len(e.history)
+	for i := e.histLen - 1; i >= 0; i-- {
+		u := e.history[(e.histStart+i)%n]
+		if (u.Kind == KindDelta && u.Version == since+1) || u.Kind == KindRebuild || u.Kind == KindDeleted {
+			out := make([]Update[S, D], 0, e.histLen-i)
+			for j := i; j < e.histLen; j++ {
+				out = append(out, e.history[(e.histStart+j)%n])
+			}
+			return out, true
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,110 @@
+package projection
+
+import (
+	"bytes"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// codec encodes states with msgpack and hands out deep copies of states the
+// runtime keeps. Copies are the cheapest that is still safe: a plain value
+// copy when S holds no references, Clone when S implements Cloner, and
+// otherwise a decode of the state's encoded bytes, which the runtime keeps
+// beside every state for this purpose.
+type codec[S any] struct {
+	valueCopy bool // S holds no pointers, maps, slices, interfaces, channels or funcs
+	encoders  sync.Pool
+}
+
+type encoder struct {
+	buf bytes.Buffer
+	enc *msgpack.Encoder
+}
+
+func newCodec[S any]() *codec[S] {
+	c := &codec[S]{valueCopy: isPlainValue(reflect.TypeFor[S]())}
+	c.encoders.New = func() any {
+		e := &encoder{}
+		e.enc = msgpack.NewEncoder(&e.buf)
+		return e
+	}
+	return c
+}
+
+// encode returns the msgpack encoding of *s in a new slice owned by the
+// caller, reusing a pooled encoder and buffer.
+func (c *codec[S]) encode(s *S) (b []byte, err error) {
+	e := c.encoders.Get().(*encoder)
+	defer func() {
+		// A MarshalMsgpack method of the user's may panic: report it as an
+		// encoding failure, not a crash.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrEncode, r)
+		}
+		if e.buf.Cap() <= 64<<10 { // do not pin huge buffers in the pool
+			c.encoders.Put(e)
+		}
+	}()
+	e.buf.Reset()
+	if err := e.enc.Encode(s); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrEncode, err)
+	}
+	return bytes.Clone(e.buf.Bytes()), nil
+}
+
+// decode returns a fresh S decoded from b.
+func (c *codec[S]) decode(b []byte) (s S, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: decoder panicked: %v", ErrCorrupt, r)
+		}
+	}()
+	if err := msgpack.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return s, nil
+}
+
+// clone returns a deep copy of s, whose encoding is b.
+func (c *codec[S]) clone(s S, b []byte) (S, error) {
+	if c.valueCopy {
+		return s, nil
+	}
+	if cl, ok := any(s).(Cloner[S]); ok {
+		return cl.Clone(), nil
+	}
+	if b == nil {
+		var zero S
+		return zero, nil
+	}
+	return c.decode(b)
+}
+
+// isPlainValue reports whether copying a value of type t copies everything
+// mutable it refers to. Strings count as plain: they are immutable.
+func isPlainValue(t reflect.Type) bool {
+	if t == reflect.TypeFor[time.Time]() {
+		return true // its *Location is shared and never mutated
+	}
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128, reflect.String:
+		return true
+	case reflect.Array:
+		return isPlainValue(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !isPlainValue(t.Field(i).Type) {
+				return false
+			}
+		}
+		return true
+	default:
+		return false
+	}
+}

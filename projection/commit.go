@@ -1,0 +1,135 @@
+package projection
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/livefold/livefold/boltstore"
+	"github.com/livefold/livefold/pubsub"
+)
+
+// commitReq is one submission to the store: the writes of an Apply, an
+// ApplyBatch or a Rebuild, with what to do once their commit succeeded or
+// failed. Requests are pooled so that Apply's hot path allocates little.
+type commitReq[E, S, D any] struct {
+	r      *Runtime[E, S, D]
+	parts  []commitPart[S, D]
+	writes []boltstore.Write
+	result chan error  // receives the outcome once, from the store's committer
+	done   func(error) // r.onDone bound once, so submitting allocates no closure
+}
+
+// commitPart is what one key's write changes in memory once committed.
+type commitPart[S, D any] struct {
+	e       *entry[S, D]
+	gen     uint64    // e's generation the fold built on
+	rec     record[S] // the new committed snapshot (present false: deleted)
+	updates []Update[S, D]
+}
+
+type reqPool[S, D any] struct{ p sync.Pool }
+
+func (r *Runtime[E, S, D]) getReq() *commitReq[E, S, D] {
+	if v := r.reqs.p.Get(); v != nil {
+		return v.(*commitReq[E, S, D])
+	}
+	c := &commitReq[E, S, D]{r: r, result: make(chan error, 1)}
+	c.done = c.onDone
+	return c
+}
+
+func (r *Runtime[E, S, D]) putReq(c *commitReq[E, S, D]) {
+	for i := range c.parts {
+		clear(c.parts[i].updates)
+		c.parts[i] = commitPart[S, D]{updates: c.parts[i].updates[:0]}
+	}
+	clear(c.writes)
+	c.parts, c.writes = c.parts[:0], c.writes[:0]
+	r.reqs.p.Put(c)
+}
+
+// addPart appends a part for e and returns it.
+func (c *commitReq[E, S, D]) addPart(e *entry[S, D], gen uint64) *commitPart[S, D] {
+	if len(c.parts) < cap(c.parts) {
+		c.parts = c.parts[:len(c.parts)+1]
+	} else {
+		c.parts = append(c.parts, commitPart[S, D]{})
+	}
+	p := &c.parts[len(c.parts)-1]
+	p.e, p.gen = e, gen
+	return p
+}
+
+// needUpdates reports whether updates must be built for commits of e: when
+// someone listens on its channel or its history is kept.
+func (r *Runtime[E, S, D]) needUpdates(e *entry[S, D]) bool {
+	return r.cfg.history > 0 || (r.bus != nil && pubsub.HasSubscribers(r.bus, e.channel))
+}
+
+// submit marks every part's entry as in flight, hands the writes to the
+// store and, once they are queued, makes each part's state the pending state
+// its next fold builds on. On error nothing is queued and nothing changed.
+func (r *Runtime[E, S, D]) submit(ctx context.Context, c *commitReq[E, S, D]) error {
+	for i := range c.parts {
+		p := &c.parts[i]
+		p.e.sh.mu.Lock()
+		p.e.inflight++
+		p.e.sh.mu.Unlock()
+	}
+	if err := r.store.Submit(ctx, c.writes, c.done); err != nil {
+		for i := range c.parts {
+			p := &c.parts[i]
+			p.e.sh.mu.Lock()
+			p.e.inflight--
+			p.e.sh.mu.Unlock()
+		}
+		return err
+	}
+	for i := range c.parts {
+		p := &c.parts[i]
+		p.e.sh.mu.Lock()
+		if p.e.gen == p.gen {
+			p.e.pending = p.rec
+		}
+		p.e.sh.mu.Unlock()
+	}
+	return nil
+}
+
+// onDone runs on the store's committer goroutine, in commit order, once the
+// outcome of c is known. On success it makes each part's state the committed
+// one and publishes its updates, under the shard lock so that a resync reads
+// either the state before the updates or after. On failure it returns the
+// pending lineage to the committed state, unless an earlier failure already
+// did; applies folded on top of the failed one carry an Expect the store will
+// refuse, so they fail too.
+func (c *commitReq[E, S, D]) onDone(err error) {
+	r := c.r
+	for i := range c.parts {
+		p := &c.parts[i]
+		e := p.e
+		e.sh.mu.Lock()
+		e.inflight--
+		if err == nil {
+			e.committed = p.rec
+			for _, u := range p.updates {
+				u.seq = r.seq.Add(1)
+				e.addHistoryLocked(u, r.cfg.history)
+				if r.bus != nil {
+					// Never blocks unless a raw bus subscriber on this
+					// channel chose the Block policy.
+					_, _ = pubsub.Publish(context.Background(), r.bus, e.channel, u)
+				}
+			}
+		} else if e.gen == p.gen {
+			e.pending = e.committed
+			e.gen++
+		}
+		e.sh.mu.Unlock()
+	}
+	c.result <- err
+}
+
+// now returns the commit timestamp for a write, in UTC.
+func (r *Runtime[E, S, D]) now() time.Time { return r.cfg.now().UTC() }

@@ -1,0 +1,139 @@
+package projection
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Default sizes of the runtime's bounded structures.
+const (
+	// DefaultCacheSize is the number of decoded key states kept in memory
+	// when WithCacheSize is not given.
+	DefaultCacheSize = 10_000
+	// DefaultHistory is the number of recent updates kept per cached key for
+	// WithSince when WithHistory is not given.
+	DefaultHistory = 16
+	// DefaultSubscribeBuffer is a subscription's buffer when WithBuffer is
+	// not given.
+	DefaultSubscribeBuffer = 64
+)
+
+// Option configures a Runtime in New.
+type Option func(*config) error
+
+type config struct {
+	cacheSize int
+	history   int
+	logger    *slog.Logger
+	now       func() time.Time
+}
+
+func defaultConfig() config {
+	return config{
+		cacheSize: DefaultCacheSize,
+		history:   DefaultHistory,
+		logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		now:       time.Now,
+	}
+}
+
+// WithCacheSize bounds the number of decoded key states the runtime keeps so
+// that Apply on a hot key skips loading and decoding, and Read of a hot key
+// skips the store. The cache only ever holds committed states (and the
+// pending states of applies in flight, which it never evicts), so it cannot
+// disagree with the store. n must be at least 1. Default DefaultCacheSize.
+func WithCacheSize(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("%w: cache size %d < 1", ErrInvalidOption, n)
+		}
+		c.cacheSize = n
+		return nil
+	}
+}
+
+// WithHistory sets how many recent updates the runtime keeps per cached key,
+// so that a subscriber resuming WithSince a recent version gets the missed
+// updates replayed instead of one resync. 0 disables replay. Memory grows with
+// cache size times history. Default DefaultHistory.
+func WithHistory(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("%w: history %d < 0", ErrInvalidOption, n)
+		}
+		c.history = n
+		return nil
+	}
+}
+
+// WithLogger sets the logger for faults the runtime handles on its own, such
+// as a failed commit seen by a waiting caller or a subscription that had to
+// resync. Default: nothing is logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithClock sets the clock that stamps UpdatedAt. Default time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return fmt.Errorf("%w: nil clock", ErrInvalidOption)
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// SubscribeOption configures a subscription.
+type SubscribeOption func(*subConfig) error
+
+type subConfig struct {
+	initial  bool
+	since    uint64
+	hasSince bool
+	buffer   int
+}
+
+// WithInitialState makes the first update of a key subscription a
+// [KindResync] carrying the current snapshot (KindDeleted with version 0 if
+// there is none); the updates after it are exactly those that follow its
+// version, with no gap and no duplicate, even while applies run.
+func WithInitialState() SubscribeOption {
+	return func(c *subConfig) error {
+		c.initial = true
+		return nil
+	}
+}
+
+// WithSince resumes a key subscription after version: if every update after
+// it is still in the key's recent history they are replayed first, otherwise
+// one [KindResync] with the current state is sent. Either way the subscriber
+// then continues from the latest version. WithSince overrides
+// WithInitialState.
+func WithSince(version uint64) SubscribeOption {
+	return func(c *subConfig) error {
+		c.since, c.hasSince = version, true
+		return nil
+	}
+}
+
+// WithBuffer sets how many updates may wait for a slow subscriber before it
+// is considered behind and resynced. n must be at least 1. Default
+// DefaultSubscribeBuffer.
+func WithBuffer(n int) SubscribeOption {
+	return func(c *subConfig) error {
+		if n < 1 {
+			return fmt.Errorf("%w: buffer %d < 1", ErrInvalidOption, n)
+		}
+		c.buffer = n
+		return nil
+	}
+}

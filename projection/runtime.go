@@ -1,0 +1,255 @@
+package projection
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"unicode"
+
+	"github.com/livefold/livefold/boltstore"
+	"github.com/livefold/livefold/lockmap"
+	"github.com/livefold/livefold/pubsub"
+)
+
+// MaxKeyLen is the longest key a Runtime accepts, in bytes: bbolt's limit.
+const MaxKeyLen = 32768
+
+// Runtime folds events of one Projection into snapshots kept in a Store and
+// publishes the changes on a bus. Create it with New; all its methods are safe
+// for concurrent use. A Runtime owns no goroutine of its own: subscriptions
+// own theirs and the store owns its committer.
+type Runtime[E, S, D any] struct {
+	p             Projection[E, S, D]
+	name          string
+	store         Store
+	bus           *pubsub.Bus // nil: no live updates
+	cfg           config
+	codec         *codec[S]
+	locks         *lockmap.Map[string]
+	cache         *cache[S, D]
+	channelPrefix string // "projection." + name + "."
+	broadcastName string
+	reqs          reqPool[S, D]
+
+	// seq numbers published updates in commit order across all keys.
+	seq atomic.Uint64
+}
+
+// New returns a Runtime for p that persists into store and, if bus is not
+// nil, publishes updates on it. The projection's Name is checked here:
+// ErrInvalidName if it is empty or not a valid channel name. Several runtimes
+// may share one store and one bus as long as their names differ.
+func New[E, S, D any](store Store, bus *pubsub.Bus, p Projection[E, S, D], opts ...Option) (*Runtime[E, S, D], error) {
+	if store == nil || p == nil {
+		return nil, fmt.Errorf("%w: store and projection are required", ErrNilArgument)
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	name := p.Name()
+	if name == "" {
+		return nil, fmt.Errorf("%w: empty name", ErrInvalidName)
+	}
+	if err := pubsub.ValidChannel("projection." + name + ".k"); err != nil {
+		return nil, fmt.Errorf("%w %q: %w", ErrInvalidName, name, err)
+	}
+	r := &Runtime[E, S, D]{
+		p:             p,
+		name:          name,
+		store:         store,
+		bus:           bus,
+		cfg:           cfg,
+		codec:         newCodec[S](),
+		locks:         lockmap.New[string](),
+		cache:         newCache[S, D](cfg.cacheSize),
+		channelPrefix: "projection." + name + ".",
+		broadcastName: defaultBroadcastName,
+	}
+	if bn, ok := p.(BroadcastNamer); ok && bn.BroadcastEventName() != "" {
+		r.broadcastName = bn.BroadcastEventName()
+	}
+	return r, nil
+}
+
+// Name returns the projection's name.
+func (r *Runtime[E, S, D]) Name() string { return r.name }
+
+// Channel returns the live channel of key: "projection." + Name() + "." + key.
+func (r *Runtime[E, S, D]) Channel(key string) string { return r.channelPrefix + key }
+
+// BroadcastEventName returns the event name of delta frames: the
+// projection's BroadcastEventName if it implements BroadcastNamer, else
+// "delta".
+func (r *Runtime[E, S, D]) BroadcastEventName() string { return r.broadcastName }
+
+// ValidKey reports why key cannot be used, or nil. A key is at most MaxKeyLen
+// bytes and is one token of a channel name: not empty, no '.', '*', '>' or
+// white space.
+func ValidKey(key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: empty", ErrInvalidKey)
+	case len(key) > MaxKeyLen:
+		return fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidKey, len(key), MaxKeyLen)
+	case strings.ContainsAny(key, ".*>") || strings.IndexFunc(key, unicode.IsSpace) >= 0:
+		return fmt.Errorf("%w %q: contains '.', '*', '>' or white space", ErrInvalidKey, key)
+	}
+	return nil
+}
+
+// Read returns key's last committed snapshot, or ok false if it has none. It
+// takes no lock that Apply holds while folding and sees the state before or
+// after any commit, never a torn one. The returned state belongs to the
+// caller. Errors: ErrInvalidKey, ErrCorrupt, ErrClosed, ctx errors.
+func (r *Runtime[E, S, D]) Read(ctx context.Context, key string) (Snapshot[S], bool, error) {
+	snap, ok, _, err := r.readCommitted(ctx, key)
+	return snap, ok, err
+}
+
+// ReadRequired is Read with a missing snapshot reported as an error
+// satisfying errors.Is(err, ErrNotFound).
+func (r *Runtime[E, S, D]) ReadRequired(ctx context.Context, key string) (Snapshot[S], error) {
+	snap, ok, err := r.Read(ctx, key)
+	if err != nil {
+		return snap, err
+	}
+	if !ok {
+		return snap, fmt.Errorf("%w: projection %q, key %q", ErrNotFound, r.name, key)
+	}
+	return snap, nil
+}
+
+// readCommitted returns a copy of key's committed snapshot together with the
+// update sequence number at the moment it was current: every update of key
+// published before has a seq at most that, every later one a greater seq.
+func (r *Runtime[E, S, D]) readCommitted(ctx context.Context, key string) (snap Snapshot[S], ok bool, seq uint64, err error) {
+	if err := ctx.Err(); err != nil {
+		return snap, false, 0, err
+	}
+	if err := ValidKey(key); err != nil {
+		return snap, false, 0, err
+	}
+	sh := r.cache.shardOf(key)
+	for {
+		sh.mu.Lock()
+		if e := sh.m[key]; e != nil {
+			sh.touchLocked(e)
+			snap, ok, err = r.snapshotLocked(e)
+			seq = r.seq.Load()
+			sh.mu.Unlock()
+			return snap, ok, seq, err
+		}
+		evictions := sh.evictions
+		sh.mu.Unlock()
+
+		loaded, err := r.load(ctx, key)
+		if err != nil {
+			return snap, false, 0, err
+		}
+
+		sh.mu.Lock()
+		e := sh.m[key]
+		if e == nil && sh.evictions != evictions {
+			// The key may have been loaded, changed and evicted meanwhile,
+			// so what we loaded may be older than what was published.
+			sh.mu.Unlock()
+			continue
+		}
+		if e == nil {
+			e = r.newEntry(key, loaded)
+			sh.insertLocked(e)
+		}
+		snap, ok, err = r.snapshotLocked(e)
+		seq = r.seq.Load()
+		sh.mu.Unlock()
+		return snap, ok, seq, err
+	}
+}
+
+// snapshotLocked returns a caller-owned copy of e's committed snapshot.
+func (r *Runtime[E, S, D]) snapshotLocked(e *entry[S, D]) (Snapshot[S], bool, error) {
+	c := &e.committed
+	if !c.present {
+		return Snapshot[S]{}, false, nil
+	}
+	s, err := r.codec.clone(c.state, c.bytes)
+	if err != nil {
+		return Snapshot[S]{}, false, r.corrupt(e.key, err)
+	}
+	return Snapshot[S]{State: s, Version: c.version, UpdatedAt: c.updatedAt}, true, nil
+}
+
+// load reads and decodes key's record from the store.
+func (r *Runtime[E, S, D]) load(ctx context.Context, key string) (record[S], error) {
+	rec, ok, err := r.store.Get(ctx, r.name, key)
+	if err != nil {
+		return record[S]{}, r.storeErr(key, err)
+	}
+	if !ok {
+		return record[S]{}, nil
+	}
+	s, err := r.codec.decode(rec.State)
+	if err != nil {
+		return record[S]{}, r.corrupt(key, err)
+	}
+	return record[S]{
+		present:   true,
+		state:     s,
+		bytes:     rec.State,
+		version:   rec.Version,
+		position:  rec.Position,
+		updatedAt: rec.UpdatedAt,
+	}, nil
+}
+
+func (r *Runtime[E, S, D]) newEntry(key string, rec record[S]) *entry[S, D] {
+	return &entry[S, D]{key: key, channel: r.Channel(key), committed: rec, pending: rec}
+}
+
+// storeErr wraps an error from the store with the projection's sentinels.
+func (r *Runtime[E, S, D]) storeErr(key string, err error) error {
+	switch {
+	case errors.Is(err, boltstore.ErrClosed):
+		return fmt.Errorf("%w: projection %q, key %q: %w", ErrClosed, r.name, key, err)
+	case errors.Is(err, boltstore.ErrCorrupt):
+		return r.corrupt(key, err)
+	default:
+		return fmt.Errorf("projection %q, key %q: %w", r.name, key, err)
+	}
+}
+
+func (r *Runtime[E, S, D]) corrupt(key string, err error) error {
+	if errors.Is(err, ErrCorrupt) {
+		return fmt.Errorf("projection %q, key %q: %w", r.name, key, err)
+	}
+	return fmt.Errorf("%w: projection %q, key %q: %w", ErrCorrupt, r.name, key, err)
+}
+
+// keyOf returns p.Key(event), reporting a panic as a *PanicError.
+func (r *Runtime[E, S, D]) keyOf(event E) (key string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Projection: r.name, Value: v}
+		}
+	}()
+	key = r.p.Key(event)
+	if err := ValidKey(key); err != nil {
+		return "", fmt.Errorf("projection %q: %w", r.name, err)
+	}
+	return key, nil
+}
+
+// fold runs p.Apply(state, event), reporting a panic as a *PanicError.
+func (r *Runtime[E, S, D]) fold(key string, state *S, event E) (delta D, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Projection: r.name, Key: key, Value: v}
+		}
+	}()
+	return r.p.Apply(state, event), nil
+}

@@ -1,0 +1,269 @@
+package projection
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/livefold/livefold/pubsub"
+)
+
+// Subscription delivers the live updates of one key, or of every key of a
+// projection, on the channel C. It owns one goroutine, which ends when the
+// subscription does.
+//
+// A subscription never slows a writer: updates wait in a bounded buffer, and
+// if it overflows because the subscriber stopped reading, the updates of the
+// keys that lost one are replaced by a KindResync update with their full
+// current state, delivered as soon as the subscriber reads again. For each
+// key, updates arrive in version order and nothing older than a resync
+// follows it.
+type Subscription[S, D any] struct {
+	out  chan Update[S, D]
+	bus  *pubsub.Subscription[Update[S, D]]
+	stop chan struct{}
+	once sync.Once
+	done chan struct{} // closed when the goroutine has ended and out is closed
+
+	// laggedMu guards lagged, the keys that lost an update to an overflow
+	// since the goroutine last resynced them.
+	laggedMu sync.Mutex
+	lagged   map[string]struct{}
+	lagWake  chan struct{} // capacity 1: wakes the goroutine to resync
+
+	// resync reads a key's committed snapshot as a KindResync (or
+	// KindDeleted) update with the seq it was current at.
+	resync func(ctx context.Context, key string) (Update[S, D], uint64, error)
+
+	err error // why the goroutine ended, if not the bus's reason; written before done is closed
+}
+
+// C returns the channel of updates. It is closed when the subscription ends:
+// after Close, when the subscription's context is done, or when the bus is
+// closed; Err then says why.
+func (s *Subscription[S, D]) C() <-chan Update[S, D] { return s.out }
+
+// Done is closed once the subscription has ended and C is closed.
+func (s *Subscription[S, D]) Done() <-chan struct{} { return s.done }
+
+// Err returns nil while the subscription is live and why it ended
+// afterwards: pubsub.ErrUnsubscribed after Close, the context's error,
+// pubsub.ErrBusClosed, or a resync failure.
+func (s *Subscription[S, D]) Err() error {
+	select {
+	case <-s.done:
+	default:
+		return nil
+	}
+	if s.err != nil {
+		return s.err
+	}
+	return s.bus.Err()
+}
+
+// Close ends the subscription and waits until its goroutine has ended. It is
+// idempotent and safe to call from any goroutine, including the one reading
+// C.
+func (s *Subscription[S, D]) Close() {
+	s.once.Do(func() {
+		s.bus.Close()
+		close(s.stop)
+	})
+	<-s.done
+}
+
+// Dropped returns how many updates overflowed this subscription's buffer and
+// were replaced by resyncs.
+func (s *Subscription[S, D]) Dropped() uint64 { return s.bus.Dropped() }
+
+// Subscribe returns a subscription to key's updates. With WithInitialState
+// the first update is the current snapshot; with WithSince the updates after
+// a version are replayed first. The subscription ends when ctx is done or
+// Close is called. Errors: ErrNoBus, ErrInvalidKey, ErrInvalidOption, and
+// errors reading the current snapshot.
+func (r *Runtime[E, S, D]) Subscribe(ctx context.Context, key string, opts ...SubscribeOption) (*Subscription[S, D], error) {
+	if err := ValidKey(key); err != nil {
+		return nil, fmt.Errorf("projection %q: %w", r.name, err)
+	}
+	return r.subscribe(ctx, key, opts)
+}
+
+// SubscribeAll returns a subscription to the updates of every key of the
+// projection. WithInitialState and WithSince apply to single keys only and
+// are refused here with ErrInvalidOption.
+func (r *Runtime[E, S, D]) SubscribeAll(ctx context.Context, opts ...SubscribeOption) (*Subscription[S, D], error) {
+	return r.subscribe(ctx, "", opts)
+}
+
+func (r *Runtime[E, S, D]) subscribe(ctx context.Context, key string, opts []SubscribeOption) (*Subscription[S, D], error) {
+	if r.bus == nil {
+		return nil, fmt.Errorf("%w: projection %q", ErrNoBus, r.name)
+	}
+	cfg := subConfig{buffer: DefaultSubscribeBuffer}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	pattern := r.channelPrefix + ">"
+	if key != "" {
+		pattern = r.Channel(key)
+	} else if cfg.initial || cfg.hasSince {
+		return nil, fmt.Errorf("%w: WithInitialState and WithSince need a single key", ErrInvalidOption)
+	}
+	s := &Subscription[S, D]{
+		out:     make(chan Update[S, D]),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		lagged:  make(map[string]struct{}),
+		lagWake: make(chan struct{}, 1),
+		resync:  r.resyncUpdate,
+	}
+	bs, err := pubsub.Subscribe[Update[S, D]](ctx, r.bus, pattern,
+		pubsub.WithBuffer(cfg.buffer),
+		pubsub.WithPolicy(pubsub.DropOldest),
+		pubsub.OnDrop(func(_ string, u Update[S, D]) { s.markLagged(u.Key) }))
+	if err != nil {
+		return nil, fmt.Errorf("projection %q: %w", r.name, err)
+	}
+	s.bus = bs
+
+	// What to send first. The bus subscription exists already, so every
+	// update after the state read here is in its buffer or marked lagged.
+	var first []Update[S, D]
+	skip := map[string]uint64{}
+	if cfg.hasSince || cfg.initial {
+		first, skip[key], err = r.catchUp(ctx, key, cfg)
+		if err != nil {
+			bs.Close()
+			return nil, err
+		}
+	}
+	go s.run(ctx, first, skip)
+	return s, nil
+}
+
+// catchUp returns the updates a new subscription to key starts with, and
+// the seq after which live updates continue them.
+func (r *Runtime[E, S, D]) catchUp(ctx context.Context, key string, cfg subConfig) ([]Update[S, D], uint64, error) {
+	if cfg.hasSince {
+		sh := r.cache.shardOf(key)
+		sh.mu.Lock()
+		if e := sh.m[key]; e != nil {
+			if replay, ok := e.replayLocked(cfg.since); ok {
+				seq := r.seq.Load()
+				sh.mu.Unlock()
+				return replay, seq, nil
+			}
+		}
+		sh.mu.Unlock()
+	}
+	u, seq, err := r.resyncUpdate(ctx, key)
+	if err != nil {
+		return nil, 0, err
+	}
+	if cfg.hasSince && u.Kind == KindDeleted && cfg.since == 0 {
+		return nil, seq, nil // nothing was there and nothing is
+	}
+	return []Update[S, D]{u}, seq, nil
+}
+
+// resyncUpdate returns key's committed snapshot as a KindResync update, or
+// KindDeleted with version 0 if there is none, and the seq it was current at.
+func (r *Runtime[E, S, D]) resyncUpdate(ctx context.Context, key string) (Update[S, D], uint64, error) {
+	snap, ok, seq, err := r.readCommitted(ctx, key)
+	if err != nil {
+		return Update[S, D]{}, 0, err
+	}
+	if !ok {
+		return Update[S, D]{Key: key, Kind: KindDeleted}, seq, nil
+	}
+	return Update[S, D]{Key: key, Kind: KindResync, Version: snap.Version, State: snap.State}, seq, nil
+}
+
+// markLagged is called by the bus, in the publisher's goroutine, for each
+// update this subscription dropped. It must not block.
+func (s *Subscription[S, D]) markLagged(key string) {
+	s.laggedMu.Lock()
+	s.lagged[key] = struct{}{}
+	s.laggedMu.Unlock()
+	select {
+	case s.lagWake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Subscription[S, D]) takeLagged() []string {
+	s.laggedMu.Lock()
+	defer s.laggedMu.Unlock()
+	if len(s.lagged) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(s.lagged))
+	for k := range s.lagged {
+		keys = append(keys, k)
+	}
+	clear(s.lagged)
+	return keys
+}
+
+// run is the subscription's goroutine: it sends the first updates, then
+// forwards live updates, replacing lost ones with resyncs. skip holds, per
+// key, the seq of the last resync sent: updates at or below it are older
+// than the state the subscriber has.
+func (s *Subscription[S, D]) run(ctx context.Context, first []Update[S, D], skip map[string]uint64) {
+	defer close(s.done)
+	defer close(s.out)
+	for _, u := range first {
+		if !s.send(u) {
+			return
+		}
+	}
+	in := s.bus.C()
+	for {
+		for _, key := range s.takeLagged() {
+			u, seq, err := s.resync(ctx, key)
+			if err != nil {
+				if s.bus.Err() == nil {
+					s.err = fmt.Errorf("projection: resync of key %q: %w", key, err)
+				}
+				s.bus.Close()
+				return
+			}
+			if !s.send(u) {
+				return
+			}
+			skip[key] = seq
+		}
+		select {
+		case u, ok := <-in:
+			if !ok {
+				return
+			}
+			if last, ok := skip[u.Key]; ok {
+				if u.seq <= last {
+					continue
+				}
+				delete(skip, u.Key) // later updates of the key are newer still
+			}
+			if !s.send(u) {
+				return
+			}
+		case <-s.lagWake:
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// send delivers u unless the subscription ends first.
+func (s *Subscription[S, D]) send(u Update[S, D]) bool {
+	select {
+	case s.out <- u:
+		return true
+	case <-s.stop:
+		return false
+	case <-s.bus.Done():
+		return false
+	}
+}
