@@ -44,9 +44,12 @@
 //
 // # Caveats
 //
-//   - Lock and TryLock allocate the unlock func (one small object). Locking a
-//     key that has no entry also makes xsync.MapOf allocate a map node;
-//     entries themselves are recycled.
+//   - Every successful acquisition allocates its unlock func (one small
+//     object). xsync.MapOf also allocates a map node whenever it inserts a
+//     key or updates one in place: once per uncontended Lock, and once per
+//     join and leave of an entry other goroutines use. Lock entries and their
+//     channels are recycled. Uncontended Lock plus unlock costs about 120 ns
+//     and two allocations.
 //   - Keys must be hashable at run time: an interface-typed K holding, say, a
 //     slice makes every method panic, as a Go map would. The panic happens
 //     before any lock is taken, so the Map stays usable.

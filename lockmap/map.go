@@ -39,8 +39,10 @@ func New[K comparable]() *Map[K] {
 // goroutine. A call to unlock synchronizes before the return of the Lock,
 // LockContext or TryLock that next acquires the same key.
 func (m *Map[K]) Lock(key K) (unlock func()) {
-	e := m.ref(key)
-	e.sem <- struct{}{}
+	e, created := m.ref(key)
+	if !created {
+		e.sem <- struct{}{}
+	}
 	return m.held(key, e)
 }
 
@@ -55,11 +57,9 @@ func (m *Map[K]) LockContext(ctx context.Context, key K) (unlock func(), err err
 	if ctx.Err() != nil {
 		return nil, notAcquired(ctx)
 	}
-	e := m.ref(key)
-	select {
-	case e.sem <- struct{}{}:
+	e, created := m.ref(key)
+	if created {
 		return m.held(key, e), nil
-	default:
 	}
 	// Should both cases be ready, select may pick ctx.Done() although the lock
 	// was free; the token was then not sent, so nothing is held.
@@ -67,7 +67,7 @@ func (m *Map[K]) LockContext(ctx context.Context, key K) (unlock func(), err err
 	case e.sem <- struct{}{}:
 		return m.held(key, e), nil
 	case <-ctx.Done():
-		m.unref(key, e)
+		m.abandon(key, e)
 		return nil, notAcquired(ctx)
 	}
 }
@@ -77,12 +77,15 @@ func (m *Map[K]) LockContext(ctx context.Context, key K) (unlock func(), err err
 // nil and false. It fails only when some goroutine holds the lock at the
 // moment of the attempt, including one to which an unlock has just handed it.
 func (m *Map[K]) TryLock(key K) (unlock func(), ok bool) {
-	e := m.ref(key)
+	e, created := m.ref(key)
+	if created {
+		return m.held(key, e), true
+	}
 	select {
 	case e.sem <- struct{}{}:
 		return m.held(key, e), true
 	default:
-		m.unref(key, e)
+		m.abandon(key, e)
 		return nil, false
 	}
 }

@@ -64,9 +64,17 @@ func TestMap_MixedAcquirers_MutualExclusion(t *testing.T) {
 			unlock, err := m.LockContext(ctx, 7)
 			return unlock, err == nil
 		})
+		wg.Add(1)
+		go worker(func() (func(), bool) {
+			// Cancelled concurrently: either outcome must keep the invariants.
+			ctx, cancel := context.WithCancel(context.Background())
+			go cancel()
+			unlock, err := m.LockContext(ctx, 7)
+			return unlock, err == nil
+		})
 	}
 	wg.Wait()
-	assert.Equal(t, 12*rounds, counter)
+	assert.Equal(t, 16*rounds, counter)
 	assert.Equal(t, 0, m.Len())
 }
 
@@ -270,6 +278,11 @@ func TestMap_LockContext_CancelRacesUnlock(t *testing.T) {
 		}
 		cancel()
 		require.Equal(t, 0, m.Len(), "round %d", i)
+
+		unlock = m.Lock(i)
+		_, ok := m.TryLock(i)
+		require.False(t, ok, "round %d: TryLock succeeded on a held key", i)
+		unlock()
 	}
 }
 
@@ -372,4 +385,29 @@ func ExampleMap_LockContext() {
 	_, err := m.LockContext(ctx, "k")
 	fmt.Println(err)
 	// Output: lockmap: lock not acquired: context canceled
+}
+
+// Ensure that a TryLock failing while the holder releases neither keeps the
+// lock nor leaves an entry, and that recycled entries still exclude.
+func TestMap_TryLock_RacesUnlock(t *testing.T) {
+	m := lockmap.New[int]()
+	for i := range 300 {
+		unlock := m.Lock(i % 3)
+		result := make(chan func())
+		go func() {
+			u, _ := m.TryLock(i % 3)
+			result <- u
+		}()
+		unlock()
+		if u := <-result; u != nil {
+			u()
+		}
+		require.Equal(t, 0, m.Len(), "round %d", i)
+
+		// Whatever entry the next Lock gets, recycled or not, must exclude.
+		unlock = m.Lock(i % 3)
+		_, ok := m.TryLock(i % 3)
+		require.False(t, ok, "round %d: TryLock succeeded on a held key", i)
+		unlock()
+	}
 }
