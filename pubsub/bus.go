@@ -3,6 +3,7 @@ package pubsub
 import (
 	"fmt"
 	"sync"
+	"time"
 )
 
 // Bus routes typed messages from publishers to subscriptions whose pattern
@@ -10,6 +11,11 @@ import (
 // usable. A Bus is safe for concurrent use and starts no goroutines.
 type Bus struct {
 	defaults subConfig // fixed by New; read without locking
+
+	// timers recycles the *time.Timer of Block waits, so a publisher that keeps
+	// hitting a full Block subscription does not allocate one per message.
+	// Since Go 1.23 a stopped timer delivers no stale tick after Reset.
+	timers sync.Pool
 
 	// mu guards closed and idx. Publishers hold it shared only while matching;
 	// no user code and no channel operation ever runs under it.
@@ -52,6 +58,20 @@ func (b *Bus) Close() {
 	for _, s := range subs {
 		s.end(ErrBusClosed)
 	}
+}
+
+// timer returns a running timer that fires after d; give it back with putTimer.
+func (b *Bus) timer(d time.Duration) *time.Timer {
+	if t, ok := b.timers.Get().(*time.Timer); ok {
+		t.Reset(d)
+		return t
+	}
+	return time.NewTimer(d)
+}
+
+func (b *Bus) putTimer(t *time.Timer) {
+	t.Stop()
+	b.timers.Put(t)
 }
 
 // HasSubscribers reports whether any live subscription, of any message type,

@@ -3,7 +3,6 @@ package pubsub
 import (
 	"context"
 	"fmt"
-	"time"
 )
 
 // Publish delivers msg to every live subscription of type exactly T whose
@@ -97,7 +96,7 @@ func (s *Subscription[T]) deliver(ctx context.Context, channel string, msg T) (b
 		return entered, nil
 
 	case Block:
-		t := time.NewTimer(s.blockTimeout)
+		t := s.bus.timer(s.blockTimeout)
 		var err error
 		entered, counted := false, true
 		select {
@@ -110,7 +109,7 @@ func (s *Subscription[T]) deliver(ctx context.Context, channel string, msg T) (b
 		case <-t.C:
 		}
 		s.mu.RUnlock()
-		t.Stop()
+		s.bus.putTimer(t)
 		if !entered && counted {
 			s.drop(channel, msg)
 		}
