@@ -238,6 +238,8 @@ func (c *committer) fail(cause error, writes int) {
 
 // complete reports every outcome, in batch order.
 func (c *committer) complete() {
+	// Counted first, so that a caller whose callback ran sees it in Stats.
+	c.s.stats.requests.Add(uint64(len(c.batch)))
 	c.s.inCallback.Store(true)
 	defer c.s.inCallback.Store(false)
 	for i := range c.batch {
@@ -249,7 +251,6 @@ func (c *committer) complete() {
 			c.callDone(req.done, c.errs[i])
 		}
 	}
-	c.s.stats.requests.Add(uint64(len(c.batch)))
 	clear(c.errs)
 }
 

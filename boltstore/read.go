@@ -19,10 +19,13 @@ type KeyRecord struct {
 
 // BucketInfo describes one bucket (projection) in the file.
 type BucketInfo struct {
-	Name  string
-	Keys  int   // number of records
-	Bytes int64 // bytes of the pages allocated to the bucket
-	InUse int64 // bytes of those pages holding data
+	Name string
+	Keys int // number of records
+	// Bytes is the size of the pages allocated to the bucket; InUse the part
+	// of them holding data. A small bucket lives inline in its parent's page
+	// (bbolt), and then both are its inline size.
+	Bytes int64
+	InUse int64
 }
 
 // Get returns the record stored under bucket and key, and whether it exists.
@@ -124,8 +127,8 @@ func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
 			out = append(out, BucketInfo{
 				Name:  string(name),
 				Keys:  st.KeyN,
-				Bytes: int64(st.BranchAlloc + st.LeafAlloc),
-				InUse: int64(st.BranchInuse + st.LeafInuse),
+				Bytes: int64(st.BranchAlloc + st.LeafAlloc + st.InlineBucketInuse),
+				InUse: int64(st.BranchInuse + st.LeafInuse + st.InlineBucketInuse),
 			})
 			return nil
 		})

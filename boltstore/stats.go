@@ -9,7 +9,7 @@ import (
 // one by one without a common lock, so a snapshot taken during a commit may
 // mix values from before and after it.
 type Stats struct {
-	Requests       uint64 // requests whose outcome was reported
+	Requests       uint64 // requests whose outcome was decided (counted before their callbacks run)
 	Writes         uint64 // writes committed
 	Batches        uint64 // batches taken off the queue
 	Commits        uint64 // transactions committed

@@ -1,0 +1,185 @@
+package boltstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/livefold/livefold/boltstore"
+	bolt "go.etcd.io/bbolt"
+)
+
+// damage rewrites the stored value of bucket/key through a raw bbolt handle
+// while no Store holds the file.
+func damage(t *testing.T, path, bucket, key string, f func(v []byte)) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatalf("bolt.Open = %v", err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucket))
+		v := bytes.Clone(b.Get([]byte(key)))
+		f(v)
+		return b.Put([]byte(key), v)
+	})
+	if err != nil {
+		t.Fatalf("damage: %v", err)
+	}
+}
+
+// Ensure that damaged records are reported as ErrCorrupt naming bucket and key
+// by Get, Scan, Verify and the Expect check, that other keys keep working and
+// that Force repairs a damaged record.
+func TestStore_Get_CorruptRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	s, err := boltstore.Open(path, boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCommit(t, s,
+		put("p", "k1", 0, rec(1, "one")),
+		put("p", "k2", 0, rec(1, "two")),
+		put("p", "k3", 0, rec(1, "three")),
+		put("q", "k1", 0, rec(1, "fine")),
+	)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	damage(t, path, "p", "k1", func(v []byte) { v[len(v)-1] ^= 0x01 })
+	damage(t, path, "p", "k3", func(v []byte) { v[0] = 9 })
+	s = reopen(t, path, boltstore.WithNoSync())
+	ctx := context.Background()
+
+	for k, reason := range map[string]string{"k1": "checksum", "k3": "format"} {
+		_, ok, err := s.Get(ctx, "p", k)
+		var ce *boltstore.CorruptError
+		if !errors.Is(err, boltstore.ErrCorrupt) || !errors.As(err, &ce) {
+			t.Fatalf("Get(p, %s) = %v; want a *CorruptError", k, err)
+		}
+		if ok || ce.Bucket != "p" || ce.Key != k || !strings.Contains(ce.Reason, reason) {
+			t.Errorf("Get(p, %s) = %v, found %v; want bucket p key %s reason %q", k, err, ok, k, reason)
+		}
+		if !strings.Contains(err.Error(), `"p"`) || !strings.Contains(err.Error(), k) {
+			t.Errorf("error %q does not name bucket and key", err)
+		}
+	}
+	if r, ok := mustGet(t, s, "p", "k2"); !ok || string(r.State) != "two" {
+		t.Errorf("Get(p, k2) = %+v, %v; want the intact record", r, ok)
+	}
+	if r, ok := mustGet(t, s, "q", "k1"); !ok || string(r.State) != "fine" {
+		t.Errorf("Get(q, k1) = %+v, %v; want the intact record", r, ok)
+	}
+
+	bad, err := s.Verify(ctx)
+	if err != nil {
+		t.Fatalf("Verify = %v", err)
+	}
+	var keys []string
+	for _, ce := range bad {
+		keys = append(keys, ce.Bucket+"/"+ce.Key)
+	}
+	if !slices.Equal(keys, []string{"p/k1", "p/k3"}) {
+		t.Errorf("Verify listed %v; want [p/k1 p/k3]", keys)
+	}
+
+	var scanned []string
+	var scanErrs int
+	for kr, err := range s.Scan(ctx, "p") {
+		if err != nil {
+			if !errors.Is(err, boltstore.ErrCorrupt) {
+				t.Errorf("Scan yielded %v; want only ErrCorrupt errors", err)
+			}
+			scanErrs++
+		}
+		scanned = append(scanned, kr.Key)
+	}
+	if !slices.Equal(scanned, []string{"k1", "k2", "k3"}) || scanErrs != 2 {
+		t.Errorf("Scan keys %v with %d errors; want [k1 k2 k3] with 2 errors", scanned, scanErrs)
+	}
+
+	// A write over a damaged record fails alone; Force repairs it.
+	err = s.Commit(ctx, []boltstore.Write{put("p", "k1", 1, rec(2, "x"))})
+	if !errors.Is(err, boltstore.ErrCorrupt) {
+		t.Errorf("Commit over damaged record = %v; want ErrCorrupt", err)
+	}
+	w := put("p", "k1", 0, rec(5, "repaired"))
+	w.Force = true
+	mustCommit(t, s, w)
+	if r, _ := mustGet(t, s, "p", "k1"); r.Version != 5 || string(r.State) != "repaired" {
+		t.Errorf("Get after Force = %+v; want version 5", r)
+	}
+	if st := s.Stats(); st.Corrupt != 1 {
+		t.Errorf("Stats.Corrupt = %d; want 1", st.Corrupt)
+	}
+}
+
+// Ensure that Scan walks a bucket in key order with copies of the states, and
+// stops when the loop breaks or the context ends.
+func TestStore_Scan_KeyOrder(t *testing.T) {
+	s := openStore(t, boltstore.WithNoSync())
+	ctx := context.Background()
+	mustCommit(t, s, put("p", "b", 0, rec(1, "B")), put("p", "a", 0, rec(2, "A")), put("p", "c", 0, rec(3, "C")), put("other", "x", 0, rec(1, "")))
+	var got []string
+	for kr, err := range s.Scan(ctx, "p") {
+		if err != nil {
+			t.Fatalf("Scan = %v", err)
+		}
+		got = append(got, kr.Key+"="+string(kr.Record.State))
+	}
+	if !slices.Equal(got, []string{"a=A", "b=B", "c=C"}) {
+		t.Errorf("Scan = %v; want [a=A b=B c=C]", got)
+	}
+	n := 0
+	for range s.Scan(ctx, "p") {
+		n++
+		break
+	}
+	if n != 1 {
+		t.Errorf("Scan after break yielded %d; want 1", n)
+	}
+	for _, err := range s.Scan(ctx, "absent") {
+		t.Errorf("Scan(absent) yielded %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	var last error
+	for _, err := range s.Scan(cctx, "p") {
+		last = err
+	}
+	if !errors.Is(last, context.Canceled) {
+		t.Errorf("Scan(cancelled) ended with %v; want context.Canceled", last)
+	}
+	for _, err := range s.Scan(ctx, "") {
+		if !errors.Is(err, boltstore.ErrInvalidBucket) {
+			t.Errorf("Scan(\"\") = %v; want ErrInvalidBucket", err)
+		}
+	}
+}
+
+// Ensure that Buckets lists every bucket with its key count.
+func TestStore_Buckets_Counts(t *testing.T) {
+	s := openStore(t, boltstore.WithNoSync())
+	ctx := context.Background()
+	if bs, err := s.Buckets(ctx); err != nil || len(bs) != 0 {
+		t.Fatalf("Buckets(empty) = %v, %v; want none", bs, err)
+	}
+	mustCommit(t, s, put("b", "1", 0, rec(1, "x")), put("b", "2", 0, rec(1, "x")), put("a", "1", 0, rec(1, "x")))
+	bs, err := s.Buckets(ctx)
+	if err != nil {
+		t.Fatalf("Buckets = %v", err)
+	}
+	if len(bs) != 2 || bs[0].Name != "a" || bs[0].Keys != 1 || bs[1].Name != "b" || bs[1].Keys != 2 {
+		t.Fatalf("Buckets = %+v; want a:1 b:2", bs)
+	}
+	for _, b := range bs {
+		if b.Bytes <= 0 || b.InUse <= 0 || b.InUse > b.Bytes {
+			t.Errorf("bucket %s: Bytes %d InUse %d; want 0 < InUse <= Bytes", b.Name, b.Bytes, b.InUse)
+		}
+	}
+}
