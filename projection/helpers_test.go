@@ -125,6 +125,7 @@ type faultStore struct {
 	failing int           // guarded by mu: how many next submissions fail
 	hold    chan struct{} // guarded by mu: when set, the next callback waits for it to close
 	held    chan struct{} // guarded by mu: closed when the held callback started
+	submits chan struct{} // if not nil, receives once per accepted submission
 }
 
 var errInjected = errors.New("injected commit failure")
@@ -178,5 +179,9 @@ func (f *faultStore) Submit(ctx context.Context, writes []boltstore.Write, done 
 			wrapped(err)
 		}
 	}
-	return f.Store.Submit(ctx, writes, inner)
+	err := f.Store.Submit(ctx, writes, inner)
+	if err == nil && f.submits != nil {
+		f.submits <- struct{}{}
+	}
+	return err
 }
