@@ -35,7 +35,7 @@ func ValidPattern(p string) error {
 }
 
 // checkName returns why s is not a valid name, or "" if it is. It does not
-// allocate: Publish calls it on every message.
+// allocate for a valid name: Publish calls it on every message.
 func checkName(s string, pattern bool) string {
 	if s == "" {
 		return "empty"
@@ -68,9 +68,8 @@ func checkName(s string, pattern bool) string {
 			case asciiSpace(c):
 				return "whitespace"
 			case (c == '*' || c == '>') && (i > start || (i+1 < len(s) && s[i+1] != '.')):
+				// A whole-token wildcard is judged when its token ends.
 				return "wildcard inside a token"
-			case c == '*' || c == '>':
-				// A whole-token wildcard; judged when the token ends.
 			}
 			i++
 			continue
