@@ -158,7 +158,7 @@ func TestRuntime_Apply_HotKeyManyProducers(t *testing.T) {
 	require.Equal(t, uint64(producers*each), snap.Version)
 }
 
-type keyedPanicky struct{ counter }
+type keyedPanicky struct{}
 
 func (keyedPanicky) Name() string              { return "test.keyedpanicky" }
 func (keyedPanicky) Key(e counterEvent) string { return e.Key }

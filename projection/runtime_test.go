@@ -303,7 +303,7 @@ func TestRuntime_Apply_InvalidKey(t *testing.T) {
 }
 
 // panicky panics in Apply on Delta < 0 and in Key on key "boom".
-type panicky struct{ counter }
+type panicky struct{}
 
 func (panicky) Name() string { return "test.panicky" }
 func (panicky) Key(e counterEvent) string {
