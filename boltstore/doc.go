@@ -60,9 +60,10 @@
 // # Caveats
 //
 // Done callbacks run on the committer goroutine: they must be quick, as the
-// next batch waits for them, and must not call Submit, Commit or Close,
-// which return ErrReentrant there. A panicking callback is recovered and
-// logged (WithLogger).
+// next batch waits for them. Commit and Close return ErrReentrant there;
+// Submit works while the queue has room and returns ErrReentrant rather than
+// wait when it is full. A panicking callback is recovered and logged
+// (WithLogger).
 //
 // A Scan loop body runs inside a read transaction: it must not call Commit
 // or Close, because a commit that grows the file waits for read transactions

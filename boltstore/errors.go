@@ -39,8 +39,9 @@ var (
 	// ErrDuplicateWrite is returned synchronously when one request names the
 	// same bucket and key twice; Expect would be ambiguous.
 	ErrDuplicateWrite = errors.New("boltstore: duplicate write in one request")
-	// ErrReentrant is returned by Submit, Commit and Close when called from
-	// inside a done callback, where waiting would deadlock the committer.
+	// ErrReentrant is returned by Commit and Close called from inside a done
+	// callback, and by Submit called there when the queue is full: waiting
+	// would wait for the committer that runs the callback.
 	ErrReentrant = errors.New("boltstore: called from inside a done callback")
 )
 

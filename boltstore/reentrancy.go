@@ -4,7 +4,7 @@ import "runtime"
 
 // onCommitter reports whether the caller is a done callback running on the
 // committer goroutine. The cheap flag filters out nearly every call; only
-// calls made while callbacks run pay for the goroutine id.
+// calls made while callbacks run pay for the goroutine id (about 1-2µs).
 func (s *Store) onCommitter() bool {
 	return s.inCallback.Load() && goid() == s.committerID.Load()
 }

@@ -235,16 +235,21 @@ func TestStore_Close_ConcurrentSubmitLosesNothing(t *testing.T) {
 	}
 }
 
-// Ensure that Close and Commit called from inside a done callback return
-// ErrReentrant instead of deadlocking, and the store keeps working.
-func TestStore_Submit_ReentrantCallsFail(t *testing.T) {
-	s := openStore(t, boltstore.WithNoSync())
-	var submitErr, commitErr, closeErr error
+// Ensure that inside a done callback Commit and Close return ErrReentrant,
+// Submit is accepted while the queue has room and returns ErrReentrant
+// instead of waiting when it is full, and the store keeps working.
+func TestStore_Submit_ReentrantCalls(t *testing.T) {
+	s := openStore(t, boltstore.WithNoSync(), boltstore.WithQueueSize(1))
+	ctx := context.Background()
+	var nestedErr, fullErr, commitErr, closeErr error
+	nested := newOutcome()
 	o := newOutcome()
-	err := s.Submit(context.Background(), []boltstore.Write{put("p", "a", 0, rec(1, "x"))}, func(err error) {
-		w := []boltstore.Write{put("p", "b", 0, rec(1, "y"))}
-		submitErr = s.Submit(context.Background(), w, func(error) {})
-		commitErr = s.Commit(context.Background(), w)
+	err := s.Submit(ctx, []boltstore.Write{put("p", "a", 0, rec(1, "x"))}, func(err error) {
+		nestedErr = s.Submit(ctx, []boltstore.Write{put("p", "b", 0, rec(1, "y"))}, nested.done)
+		fullErr = s.Submit(ctx, []boltstore.Write{put("p", "c", 0, rec(1, "z"))}, func(error) {
+			t.Error("done called for a rejected reentrant Submit")
+		})
+		commitErr = s.Commit(ctx, []boltstore.Write{put("p", "d", 0, rec(1, "w"))})
 		closeErr = s.Close()
 		o.done(err)
 	})
@@ -254,14 +259,25 @@ func TestStore_Submit_ReentrantCallsFail(t *testing.T) {
 	if err := o.wait(t); err != nil {
 		t.Fatalf("outer request = %v", err)
 	}
-	for name, err := range map[string]error{"Submit": submitErr, "Commit": commitErr, "Close": closeErr} {
+	if nestedErr != nil {
+		t.Fatalf("Submit inside done with room = %v; want nil", nestedErr)
+	}
+	if err := nested.wait(t); err != nil {
+		t.Errorf("nested request = %v", err)
+	}
+	for name, err := range map[string]error{"Submit on a full queue": fullErr, "Commit": commitErr, "Close": closeErr} {
 		if !errors.Is(err, boltstore.ErrReentrant) {
 			t.Errorf("%s inside done = %v; want ErrReentrant", name, err)
 		}
 	}
-	mustCommit(t, s, put("p", "c", 0, rec(1, "z")))
-	if _, ok := mustGet(t, s, "p", "b"); ok {
-		t.Error("write from rejected reentrant call is on disk")
+	mustCommit(t, s, put("p", "e", 0, rec(1, "v")))
+	if _, ok := mustGet(t, s, "p", "b"); !ok {
+		t.Error("nested Submit's write is missing")
+	}
+	for _, k := range []string{"c", "d"} {
+		if _, ok := mustGet(t, s, "p", k); ok {
+			t.Errorf("write %s of a rejected reentrant call is on disk", k)
+		}
 	}
 }
 

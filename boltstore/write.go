@@ -64,14 +64,17 @@ type request struct {
 // fails, every request of the batch fails with the same error wrapping
 // ErrCommit, and nothing of the batch is on disk.
 //
-// done must be quick, as the next batch waits for it; it must not call
-// Submit, Commit or Close (they return ErrReentrant there). A panic in done is
+// An empty request writes nothing; its done runs after every earlier
+// request's, which makes it a barrier. A nil done is allowed.
+//
+// done must be quick, as the next batch waits for it. Commit and Close called
+// from inside done return ErrReentrant (they would wait for the committer
+// running the callback). Submit from inside done enqueues the request behind
+// everything already queued, for a later batch, when the queue has room; when
+// it is full it returns ErrReentrant instead of waiting. A panic in done is
 // recovered and logged. The caller keeps ownership of writes and of every
 // Record.State but must not modify them until done was called.
 func (s *Store) Submit(ctx context.Context, writes []Write, done func(error)) error {
-	if s.onCommitter() {
-		return ErrReentrant
-	}
 	if err := validate(writes); err != nil {
 		return err
 	}
@@ -113,6 +116,12 @@ func (s *Store) enqueue(ctx context.Context, req request) error {
 	case s.queue <- req:
 		return nil
 	default:
+	}
+	// Waiting for space inside a done callback would wait for the committer
+	// that runs the callback. Checked only here: the goroutine id costs
+	// microseconds, and a Submit that finds room is harmless.
+	if s.onCommitter() {
+		return ErrReentrant
 	}
 	select {
 	case s.queue <- req:
