@@ -48,10 +48,10 @@
 //     object). xsync.MapOf also allocates a map node whenever it inserts a
 //     key or updates one in place: once per uncontended Lock, and once per
 //     join and leave of an entry other goroutines use. Lock entries and their
-//     channels are recycled. Uncontended Lock plus unlock costs about 120 ns
-//     and two allocations.
-//   - Keys must be hashable at run time: an interface-typed K holding, say, a
-//     slice makes every method panic, as a Go map would. The panic happens
-//     before any lock is taken, so the Map stays usable.
+//     channels are recycled. Uncontended Lock plus unlock thus makes two
+//     allocations (BenchmarkMap_Lock_Uncontended measures it).
+//   - Keys must be hashable at run time: with an interface-typed K, a key
+//     holding, say, a slice makes the call panic, as a Go map would. The
+//     panic happens before any lock is taken, so the Map stays usable.
 //   - There is no Close: a Map holds no goroutines and nothing to release.
 package lockmap
