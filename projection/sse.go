@@ -1,0 +1,198 @@
+package projection
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Frame is the JSON body of one Server-Sent Event written by the handler of
+// SSEHandler: the Rust original's frame plus the version.
+type Frame struct {
+	Type    string          `json:"type"`    // always "event"
+	Event   string          `json:"event"`   // the broadcast name for deltas; "rebuild", "resync" or "deleted"
+	Channel string          `json:"channel"` // the key's channel, "projection.{name}.{key}"
+	Version uint64          `json:"version"` // the key's version after the update
+	Data    json.RawMessage `json:"data"`    // the delta for deltas, the full state otherwise, null when deleted
+}
+
+// SSEOption configures SSEHandler.
+type SSEOption func(*sseConfig)
+
+type sseConfig struct {
+	keyOf     func(*http.Request) string
+	heartbeat time.Duration
+	buffer    int
+}
+
+// WithSSEKey sets how the handler finds the key to stream in a request; an
+// empty key streams every key. Default: the path value "key" (a pattern such
+// as "GET /stock/{key}/events"), else the query parameter "key".
+func WithSSEKey(keyOf func(*http.Request) string) SSEOption {
+	return func(c *sseConfig) { c.keyOf = keyOf }
+}
+
+// WithSSEHeartbeat sets how often an idle stream sends a comment line, so
+// proxies keep it open and a vanished client is noticed. 0 disables it.
+// Default 15s.
+func WithSSEHeartbeat(d time.Duration) SSEOption {
+	return func(c *sseConfig) { c.heartbeat = d }
+}
+
+// WithSSEBuffer sets the subscription buffer of each stream (see WithBuffer).
+func WithSSEBuffer(n int) SSEOption {
+	return func(c *sseConfig) { c.buffer = n }
+}
+
+// SSEHandler returns an http.Handler that streams updates as Server-Sent
+// Events. Each event's data is a JSON [Frame] and its id the version, so a
+// browser's EventSource that reconnects with Last-Event-ID resumes through
+// WithSince; a first connection to one key starts with the current state
+// (WithInitialState). A query parameter "since" resumes explicitly. A stream
+// of every key sends live updates only. The stream ends when the client goes
+// away, the request's context ends or the runtime's bus closes.
+//
+// Responses: 400 for an invalid key or "since", 503 when the runtime has no
+// bus, 500 when the ResponseWriter cannot flush.
+func (r *Runtime[E, S, D]) SSEHandler(opts ...SSEOption) http.Handler {
+	cfg := sseConfig{keyOf: defaultSSEKey, heartbeat: 15 * time.Second, buffer: DefaultSubscribeBuffer}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.serveSSE(w, req, cfg)
+	})
+}
+
+func defaultSSEKey(req *http.Request) string {
+	if k := req.PathValue("key"); k != "" {
+		return k
+	}
+	return req.URL.Query().Get("key")
+}
+
+func (r *Runtime[E, S, D]) serveSSE(w http.ResponseWriter, req *http.Request, cfg sseConfig) {
+	key := cfg.keyOf(req)
+	opts := []SubscribeOption{WithBuffer(max(1, cfg.buffer))}
+	if key != "" {
+		since, ok, err := sseSince(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if ok {
+			opts = append(opts, WithSince(since))
+		} else {
+			opts = append(opts, WithInitialState())
+		}
+	}
+	ctx := req.Context()
+	var sub *Subscription[S, D]
+	var err error
+	if key == "" {
+		sub, err = r.SubscribeAll(ctx, opts...)
+	} else {
+		sub, err = r.Subscribe(ctx, key, opts...)
+	}
+	switch {
+	case errors.Is(err, ErrInvalidKey):
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	case errors.Is(err, ErrNoBus):
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer sub.Close()
+
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if err := rc.Flush(); err != nil {
+		return
+	}
+
+	var tick <-chan time.Time
+	if cfg.heartbeat > 0 {
+		t := time.NewTicker(cfg.heartbeat)
+		defer t.Stop()
+		tick = t.C
+	}
+	var buf []byte
+	for {
+		select {
+		case u, ok := <-sub.C():
+			if !ok {
+				return
+			}
+			buf, err = r.appendSSE(buf[:0], u)
+			if err != nil {
+				r.cfg.logger.Warn("projection: cannot encode SSE frame", "projection", r.name, "key", u.Key, "err", err)
+				return
+			}
+		case <-tick:
+			buf = append(buf[:0], ": ping\n\n"...)
+		case <-ctx.Done():
+			return
+		}
+		if _, err := w.Write(buf); err != nil {
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}
+
+// sseSince returns the version to resume after, from Last-Event-ID or the
+// "since" query parameter.
+func sseSince(req *http.Request) (uint64, bool, error) {
+	s := req.Header.Get("Last-Event-ID")
+	if s == "" {
+		s = req.URL.Query().Get("since")
+	}
+	if s == "" {
+		return 0, false, nil
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("projection: invalid resume version %q", s)
+	}
+	return v, true, nil
+}
+
+// appendSSE appends u as one SSE event to dst.
+func (r *Runtime[E, S, D]) appendSSE(dst []byte, u Update[S, D]) ([]byte, error) {
+	f := Frame{Type: "event", Channel: r.Channel(u.Key), Version: u.Version}
+	var data any
+	switch u.Kind {
+	case KindDelta:
+		f.Event, data = r.broadcastName, u.Delta
+	case KindDeleted:
+		f.Event = u.Kind.String()
+	default:
+		f.Event, data = u.Kind.String(), u.State
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return dst, err
+	}
+	f.Data = raw
+	body, err := json.Marshal(f)
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, "id: "...)
+	dst = strconv.AppendUint(dst, u.Version, 10)
+	dst = append(dst, "\ndata: "...)
+	dst = append(dst, body...)
+	return append(dst, "\n\n"...), nil
+}

@@ -1,0 +1,174 @@
+package projection_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livefold/livefold/projection"
+	"github.com/stretchr/testify/require"
+)
+
+type sseEvent struct {
+	id    string
+	frame projection.Frame
+}
+
+// sseClient reads events from an SSE response body.
+type sseClient struct {
+	t    *testing.T
+	resp *http.Response
+	sc   *bufio.Scanner
+}
+
+func dialSSE(t *testing.T, ctx context.Context, url string, header http.Header) *sseClient {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	require.NoError(t, err)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	t.Cleanup(func() { resp.Body.Close() })
+	return &sseClient{t: t, resp: resp, sc: bufio.NewScanner(resp.Body)}
+}
+
+func (c *sseClient) next() sseEvent {
+	c.t.Helper()
+	var ev sseEvent
+	for c.sc.Scan() {
+		line := c.sc.Text()
+		switch {
+		case line == "" && ev.id != "":
+			return ev
+		case strings.HasPrefix(line, "id: "):
+			ev.id = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "data: "):
+			require.NoError(c.t, json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &ev.frame))
+		}
+	}
+	c.t.Fatalf("stream ended: %v", c.sc.Err())
+	return ev
+}
+
+type namedCounter struct{ counter }
+
+func (namedCounter) BroadcastEventName() string { return "counter.changed" }
+
+// Ensure that the SSE handler streams one key's updates to a real HTTP
+// client: the current state first, then each delta with the version as id
+// and the seed's frame shape.
+func TestRuntime_SSEHandler_StreamsKey(t *testing.T) {
+	e := newEnv(t)
+	rt, err := projection.New(e.store, e.bus, namedCounter{})
+	require.NoError(t, err)
+	ctx := ctxT(t)
+	_, err = rt.Apply(ctx, counterEvent{Key: "k", Delta: 2})
+	require.NoError(t, err)
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /counters/{key}/events", rt.SSEHandler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close) // after the client bodies, which close first
+
+	c := dialSSE(t, ctx, srv.URL+"/counters/k/events", nil)
+	require.Equal(t, http.StatusOK, c.resp.StatusCode)
+	require.Equal(t, "text/event-stream", c.resp.Header.Get("Content-Type"))
+
+	first := c.next()
+	require.Equal(t, "1", first.id)
+	require.Equal(t, "event", first.frame.Type)
+	require.Equal(t, "resync", first.frame.Event)
+	require.Equal(t, "projection.test.counter.k", first.frame.Channel)
+	require.JSONEq(t, `{"Total":2}`, string(first.frame.Data))
+
+	_, err = rt.Apply(ctx, counterEvent{Key: "k", Delta: 3})
+	require.NoError(t, err)
+	ev := c.next()
+	require.Equal(t, "2", ev.id)
+	require.Equal(t, uint64(2), ev.frame.Version)
+	require.Equal(t, "counter.changed", ev.frame.Event)
+	require.JSONEq(t, `{"NewTotal":5}`, string(ev.frame.Data))
+}
+
+// Ensure that a reconnect with Last-Event-ID resumes after that version.
+func TestRuntime_SSEHandler_LastEventIDResumes(t *testing.T) {
+	rt := newCounter(t, newEnv(t))
+	ctx := ctxT(t)
+	for range 5 {
+		_, err := rt.Apply(ctx, counterEvent{Key: "k", Delta: 1})
+		require.NoError(t, err)
+	}
+	srv := httptest.NewServer(rt.SSEHandler())
+	t.Cleanup(srv.Close) // after the client bodies, which close first
+	c := dialSSE(t, ctx, srv.URL+"/?key=k", http.Header{"Last-Event-Id": {"3"}})
+	for _, want := range []string{"4", "5"} {
+		ev := c.next()
+		require.Equal(t, want, ev.id)
+		require.Equal(t, "delta", ev.frame.Event)
+	}
+}
+
+// Ensure that a stream of every key carries each key's channel.
+func TestRuntime_SSEHandler_AllKeys(t *testing.T) {
+	rt := newCounter(t, newEnv(t))
+	ctx := ctxT(t)
+	srv := httptest.NewServer(rt.SSEHandler())
+	t.Cleanup(srv.Close) // after the client bodies, which close first
+	c := dialSSE(t, ctx, srv.URL, nil)
+	for _, k := range []string{"a", "b"} {
+		_, err := rt.Apply(ctx, counterEvent{Key: k, Delta: 1})
+		require.NoError(t, err)
+		ev := c.next()
+		require.Equal(t, "projection.test.counter."+k, ev.frame.Channel)
+	}
+}
+
+// Ensure that the handler returns once the client goes away.
+func TestRuntime_SSEHandler_EndsWhenClientLeaves(t *testing.T) {
+	rt := newCounter(t, newEnv(t))
+	returned := make(chan struct{})
+	h := rt.SSEHandler(projection.WithSSEHeartbeat(10 * time.Millisecond))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(returned)
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(ctxT(t))
+	c := dialSSE(t, ctx, srv.URL+"/?key=k", nil)
+	require.Equal(t, "deleted", c.next().frame.Event)
+	cancel()
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("handler still running after the client left")
+	}
+}
+
+// Ensure that bad requests get clear status codes.
+func TestRuntime_SSEHandler_BadRequests(t *testing.T) {
+	e := newEnv(t)
+	rt := newCounter(t, e)
+	srv := httptest.NewServer(rt.SSEHandler())
+	t.Cleanup(srv.Close) // after the client bodies, which close first
+	for _, q := range []string{"/?key=a*b", "/?key=k&since=x"} {
+		resp, err := http.Get(srv.URL + q)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, q)
+	}
+	noBus, err := projection.New(e.store, nil, counter{})
+	require.NoError(t, err)
+	srv2 := httptest.NewServer(noBus.SSEHandler())
+	t.Cleanup(srv2.Close) // after the client bodies, which close first
+	resp, err := http.Get(srv2.URL + "/?key=k")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+}
