@@ -1,0 +1,66 @@
+// Command livefold inspects livefold files: the bbolt files in which
+// boltstore keeps one bucket per projection and one record per key.
+//
+// Usage:
+//
+//	livefold <command> [flags] FILE [args]
+//
+// Commands:
+//
+//	projections FILE                 list projections with key counts and sizes
+//	keys FILE PROJECTION             list keys with version and updated_at
+//	get FILE PROJECTION KEY          print one snapshot as JSON
+//	stats FILE                       file, page and per-projection statistics
+//	verify FILE                      check every record and bbolt's pages
+//	compact FILE DEST                write a compacted copy of FILE to DEST
+//	help [COMMAND]                   show help
+//
+// Flags may come before, between or after the arguments; "--" ends them, so a
+// key starting with "-" can be given after it.
+//
+// # Guarantees
+//
+// Every command except compact opens FILE read-only (bbolt's shared lock and
+// a read-only mapping) and modifies nothing; compact only reads FILE and
+// creates DEST, which it refuses to overwrite and deletes again if the copy
+// fails. A missing FILE is never created.
+//
+// FILE locked by a process or boltstore.Store that writes to it cannot be
+// opened: after -timeout (default 500ms) the command fails with "file is in
+// use by another process". Readers do not block each other.
+//
+// Record values are verified (format byte, checksum, version) with
+// boltstore.DecodeRecord before any field of them is shown; a damaged record
+// is reported as damaged and its bytes are never interpreted.
+//
+// # Output
+//
+// Times are RFC 3339 in UTC with nanoseconds; a zero time is shown as "-"
+// (text) or null (JSON). projections, keys, stats and verify print text, or
+// JSON with -json; get always prints JSON:
+//
+//	{"key": ..., "version": ..., "updated_at": ..., "position": ..., "state": ...}
+//
+// The state is the record's msgpack bytes decoded without knowing the Go type:
+// maps become JSON objects (non-string keys are written with fmt's %v, or
+// base64 for binary keys), msgpack binary values ([]byte fields) become base64
+// strings, timestamps RFC 3339 strings, NaN and infinities the strings "NaN",
+// "+Inf" and "-Inf". A Go struct is encoded by msgpack as a map of its field
+// names, so it shows as an object keyed by field name (or msgpack tag).
+//
+// Progress of verify and compact is drawn on stderr as one line rewritten with
+// "\r", at most ten times a second, when stderr is a terminal or -progress is
+// given (-progress=false turns it off).
+//
+// # Exit status
+//
+// 0 on success; 1 when the command failed or found damage (a missing or
+// locked file, a file that is not a livefold file, a missing projection or
+// key, a damaged record, an existing DEST); 2 for invalid arguments.
+//
+// # Caveats
+//
+// compact cannot be interrupted once the copy started: the first interrupt
+// is noted, a second one kills the process and may leave a partial DEST,
+// which must then be deleted by hand.
+package main
