@@ -1,0 +1,108 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// allGroups returns the workload groups in the order they run; -only
+// selects some.
+func allGroups() []string {
+	return []string{"apply", "hotkey", "manykeys", "bigstate", "batch", "read", "rebuild", "memory", "fanout", "idle"}
+}
+
+// config is what the flags ask for.
+type config struct {
+	duration      time.Duration // length of every timed cell
+	keys          int           // key space of the apply and read workloads
+	manyKeys      int           // key space of "manykeys" and keys loaded by "memory"
+	rebuildEvents int           // events folded by one rebuild
+	producers     []int         // producer counts of the "apply" sweep
+	fanoutTotal   int           // deliveries per fan-out cell
+	idleSubs      int           // idle subscriptions in "idle"
+	only          []string      // workload groups to run; all when empty
+	systems       []string      // systems to run; all when empty
+	dir           string        // parent of the temporary directory
+	strict        bool          // exit non-zero on a missed target too
+}
+
+func parseFlags(args []string) (config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	short := fs.Bool("short", false, "smoke run with small counts, a few seconds in all (for CI)")
+	duration := fs.Duration("duration", 0, "length of every timed cell (default 3s, 60ms with -short)")
+	keys := fs.Int("keys", 10_000, "key space of the apply and read workloads")
+	manyKeys := fs.Int("many-keys", 0, "keys of the large key-space and memory workloads (default 1,000,000, 60,000 with -short)")
+	rebuild := fs.Int("rebuild-events", 0, "events folded by one rebuild (default 1,000,000, 20,000 with -short)")
+	fanout := fs.Int("fanout-deliveries", 0, "deliveries per fan-out cell (default 4,000,000, 100,000 with -short)")
+	idle := fs.Int("idle-subs", 10_000, "idle subscriptions in the idle workload")
+	only := fs.String("only", "", "comma-separated workload groups to run: "+strings.Join(allGroups(), ","))
+	systems := fs.String("systems", "", "comma-separated systems to run: "+strings.Join(systemNames(), ","))
+	dir := fs.String("dir", "", "directory for the temporary databases (default the system's temp dir)")
+	strict := fs.Bool("strict", false, "exit with status 2 when a target is missed")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	c := config{
+		duration:      3 * time.Second,
+		keys:          *keys,
+		manyKeys:      1_000_000,
+		rebuildEvents: 1_000_000,
+		producers:     []int{1, 4, 16, 64, 256},
+		fanoutTotal:   4_000_000,
+		idleSubs:      *idle,
+		dir:           *dir,
+		strict:        *strict,
+	}
+	if *short {
+		c.duration, c.manyKeys, c.rebuildEvents, c.fanoutTotal = 60*time.Millisecond, 60_000, 20_000, 100_000
+		c.keys = min(c.keys, 2_000)
+	}
+	if *duration > 0 {
+		c.duration = *duration
+	}
+	if *manyKeys > 0 {
+		c.manyKeys = *manyKeys
+	}
+	if *rebuild > 0 {
+		c.rebuildEvents = *rebuild
+	}
+	if *fanout > 0 {
+		c.fanoutTotal = *fanout
+	}
+	var err error
+	if c.only, err = splitList(*only, allGroups(), "workload group"); err != nil {
+		return config{}, err
+	}
+	if c.systems, err = splitList(*systems, systemNames(), "system"); err != nil {
+		return config{}, err
+	}
+	if c.keys < 1 || c.manyKeys < 1000 || c.rebuildEvents < 1 || c.idleSubs < 0 || c.fanoutTotal < 1000 {
+		return config{}, fmt.Errorf("counts out of range: -keys >= 1, -many-keys >= 1000, -rebuild-events >= 1, -fanout-deliveries >= 1000")
+	}
+	return c, nil
+}
+
+// splitList parses a comma-separated list and refuses names not in known.
+func splitList(s string, known []string, what string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.Contains(known, name) {
+			return nil, fmt.Errorf("unknown %s %q (known: %s)", what, name, strings.Join(known, ","))
+		}
+		out = append(out, name)
+	}
+	return out, nil
+}
+
+func (c config) runs(group string) bool { return len(c.only) == 0 || slices.Contains(c.only, group) }
+
+func (c config) uses(system string) bool {
+	return len(c.systems) == 0 || slices.Contains(c.systems, system)
+}

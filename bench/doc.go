@@ -1,0 +1,42 @@
+// Command bench measures livefold against its peers in one run and prints a
+// markdown table with the ratio of every figure to the seed's algorithm on
+// SQLite (WAL, synchronous=FULL), the target it is held to, and whether it
+// met it.
+//
+// Run it from this directory, which is its own module so that library users
+// never download SQLite or the peer bus:
+//
+//	cd bench && go run . -short            # smoke run for CI, a few seconds
+//	cd bench && go run . > table.md        # the full table
+//	cd bench && go run . -only apply,read -systems sqlite-full,livefold
+//
+// # Systems
+//
+//   - sqlite-full, sqlite-normal: the seed's algorithm on SQLite through
+//     mattn/go-sqlite3 in WAL mode with synchronous=FULL and =NORMAL: a
+//     per-key mutex from a map that never evicts, then per event BEGIN,
+//     SELECT the row, fold, UPSERT, COMMIT, with the state as JSON. One
+//     connection, so writers queue in database/sql instead of sleeping in
+//     SQLite's busy handler (which measured slower).
+//   - bolt-naive: bbolt with one db.Update per event (or per batch), JSON
+//     state, the same per-key mutex.
+//   - livefold: projection.Runtime over boltstore with fsync on every commit
+//     (no WithNoSync) and a bus without subscribers.
+//
+// # Checks
+//
+// Every workload checks its result through the system's own read path: each
+// key's folded sum equals the sum of the amounts applied to it, its version
+// and event count equal the number of events applied, and, where reopening
+// is cheap, the same holds after the file was closed and opened again. Fan-out
+// subscribers check that they received every message in order. A failed
+// check is printed and makes the command exit with status 1, so a fast wrong
+// answer cannot pass. A missed target is reported in the table; it changes
+// the exit status only with -strict.
+//
+// # Ownership
+//
+// Every database lives in one directory made with os.MkdirTemp (under -dir)
+// and removed before the command exits. Every goroutine a workload starts is
+// waited for before the workload returns.
+package main

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// harness runs the selected workloads and collects their rows and failed
+// checks. It is used by one goroutine; workloads wait for every goroutine
+// they start.
+type harness struct {
+	cfg      config
+	dir      string // temporary directory holding every database
+	progress io.Writer
+	rows     []row
+	failures []string
+	files    int // databases created so far, to name the next
+}
+
+func newHarness(cfg config, progress io.Writer) (*harness, error) {
+	dir, err := os.MkdirTemp(cfg.dir, "livefold-bench-")
+	if err != nil {
+		return nil, err
+	}
+	return &harness{cfg: cfg, dir: dir, progress: progress}, nil
+}
+
+// close removes every database the harness created.
+func (h *harness) close() error { return os.RemoveAll(h.dir) }
+
+// run runs every selected workload group in order.
+func (h *harness) run(ctx context.Context) {
+	workloads := map[string]func(context.Context){
+		"apply":    h.applySweep,
+		"hotkey":   h.hotKey,
+		"manykeys": h.manyKeys,
+		"bigstate": h.bigState,
+		"batch":    h.batch,
+		"read":     h.reads,
+		"rebuild":  h.rebuild,
+		"memory":   h.memory,
+		"fanout":   h.fanout,
+		"idle":     h.idle,
+	}
+	for _, g := range allGroups() {
+		if h.cfg.runs(g) {
+			workloads[g](ctx)
+		}
+	}
+}
+
+// kinds returns the selected systems.
+func (h *harness) kinds() []systemKind {
+	var out []systemKind
+	for _, k := range systemKinds() {
+		if h.cfg.uses(k.name) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// newPath returns a fresh database path for system.
+func (h *harness) newPath(system string) string {
+	h.files++
+	return filepath.Join(h.dir, fmt.Sprintf("%03d-%s.db", h.files, system))
+}
+
+// removeDB deletes a database's files once a cell is done with it, so that
+// a full run does not fill the disk.
+func (h *harness) removeDB(k systemKind, path string) {
+	for _, f := range k.files(path) {
+		_ = os.Remove(f)
+	}
+}
+
+func (h *harness) record(r row) {
+	h.rows = append(h.rows, r)
+	fmt.Fprintf(h.progress, "  %-34s %-14s %14s %s\n", r.workload, r.system, humanize(r.value), r.unit)
+}
+
+// fail records a failed check.
+func (h *harness) fail(workload, system string, err error) {
+	msg := fmt.Sprintf("%s / %s: %v", workload, system, err)
+	h.failures = append(h.failures, msg)
+	fmt.Fprintln(h.progress, "  CHECK FAILED:", msg)
+}
+
+func (h *harness) section(name string) {
+	fmt.Fprintf(h.progress, "== %s\n", name)
+}
+
+// firstErrors joins at most a few errors into one, counting the rest.
+func firstErrors(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	const show = 3
+	var parts []string
+	for i, err := range errs {
+		if i == show {
+			parts = append(parts, fmt.Sprintf("and %d more", len(errs)-show))
+			break
+		}
+		parts = append(parts, err.Error())
+	}
+	return fmt.Errorf("%s", strings.Join(parts, "; "))
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"iter"
+	"time"
+)
+
+// system is one implementation of the benchmarked read model.
+type system interface {
+	// apply folds one event durably (as durable as the system is configured
+	// to be) and returns once it is committed.
+	apply(ctx context.Context, e event) error
+	// applyBatch folds events in one transaction.
+	applyBatch(ctx context.Context, events []event) error
+	// read returns key's committed state and version.
+	read(ctx context.Context, key string) (account, uint64, bool, error)
+	// rebuild replaces key's snapshot with the fold of events, atomically.
+	rebuild(ctx context.Context, key string, events iter.Seq[event]) error
+	// note describes, from the system's own counters, what limited the work
+	// done since it was opened, which took elapsed.
+	note(elapsed time.Duration) string
+	// close releases the system; its files stay for a reopen.
+	close() error
+}
+
+// openOptions are the settings a workload may change.
+type openOptions struct {
+	stateBytes int // about how large an encoded state is
+	cacheSize  int // livefold's WithCacheSize; 0 for the default
+}
+
+// systemKind opens a system at a path; opening the same path again reopens it.
+type systemKind struct {
+	name string
+	// files lists the files that make up a database at path, for its size.
+	files func(path string) []string
+	open  func(path string, o openOptions) (system, error)
+}
+
+// baseline is the system every ratio is computed against.
+const baseline = "sqlite-full"
+
+func systemKinds() []systemKind {
+	sqliteFiles := func(path string) []string { return []string{path, path + "-wal", path + "-shm"} }
+	oneFile := func(path string) []string { return []string{path} }
+	return []systemKind{
+		{name: "sqlite-full", files: sqliteFiles, open: func(path string, o openOptions) (system, error) {
+			return openSQLite(path, "FULL", o)
+		}},
+		{name: "sqlite-normal", files: sqliteFiles, open: func(path string, o openOptions) (system, error) {
+			return openSQLite(path, "NORMAL", o)
+		}},
+		{name: "bolt-naive", files: oneFile, open: openBoltNaive},
+		{name: "livefold", files: oneFile, open: openLivefold},
+	}
+}
+
+func systemNames() []string {
+	var out []string
+	for _, k := range systemKinds() {
+		out = append(out, k.name)
+	}
+	return out
+}

@@ -1,0 +1,50 @@
+package main
+
+import "fmt"
+
+// targets returns the bars livefold is held to, for the workloads cfg runs.
+func targets(cfg config) []target {
+	faster := func(factor, floor float64) func(row, []row) bool {
+		return func(r row, rows []row) bool {
+			if r.value < floor {
+				return false
+			}
+			if factor == 0 {
+				return true
+			}
+			v, ok := ratio(rows, r)
+			return ok && v >= factor
+		}
+	}
+	atLeast := func(floor float64) func(row, []row) bool { return faster(0, floor) }
+	n := cfg.manyKeys
+	keys := cfg.keys
+	idleRow := fmt.Sprintf("publish+receive, %d idle subscriptions", cfg.idleSubs)
+	return []target{
+		{workload: fmt.Sprintf("apply p=64 keys=%d", keys), system: "livefold",
+			text: ">= 20x sqlite-full and >= 100,000 ev/s", met: faster(20, 100_000)},
+		{workload: "apply p=64 keys=1 (hot key)", system: "livefold",
+			text: ">= 50,000 ev/s", met: atLeast(50_000)},
+		{workload: fmt.Sprintf("apply p=1 keys=%d", keys), system: "livefold",
+			text: ">= 1x sqlite-full", met: faster(1, 0)},
+		{workload: fmt.Sprintf("applybatch(%d) p=1 keys=%d", batchSize, keys), system: "livefold",
+			text: ">= 300,000 ev/s", met: atLeast(300_000)},
+		{workload: fmt.Sprintf("applybatch(%d) p=4 keys=%d", batchSize, keys), system: "livefold",
+			text: ">= 300,000 ev/s", met: atLeast(300_000)},
+		{workload: fmt.Sprintf("read cached (%d hot keys)", min(keys, 1000)), system: "livefold",
+			text: ">= 2,000,000 reads/s", met: atLeast(2_000_000)},
+		{workload: fmt.Sprintf("heap growth from %d to %d keys", n/4, n), system: "livefold",
+			text: "bounded: < 16 B/key or < 4 MiB in all", met: func(r row, _ []row) bool {
+				return r.value < 16 || r.value*float64(n-n/4) < 4<<20
+			}},
+		{workload: "fan-out 1 -> 100 subscribers", system: livefoldBus,
+			text: ">= 5,000,000 deliveries/s, 0 allocs/delivery", met: func(r row, _ []row) bool {
+				return r.value >= 5_000_000 && r.allocs >= 0 && r.allocs < 0.001
+			}},
+		{workload: idleRow, system: livefoldBus,
+			text: "<= 2x the cost with 0 idle", met: func(r row, rows []row) bool {
+				none := findRow(rows, "publish+receive, 0 idle subscriptions", livefoldBus)
+				return none != nil && r.value <= 2*none.value
+			}},
+	}
+}
