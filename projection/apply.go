@@ -2,6 +2,7 @@ package projection
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -22,9 +23,13 @@ import (
 // Once the event is queued Apply waits for the commit's outcome even if ctx
 // ends, because the event may already be durable.
 //
+// An event implementing [Positioned] whose position was already folded
+// returns the key's version and ErrDuplicate, changing nothing.
+//
 // Errors, with nothing changed: ErrInvalidKey, ErrApplyPanic (Key or Apply
 // panicked), ErrEncode, ErrCorrupt (the stored snapshot cannot be read),
-// ErrClosed, ctx errors, and commit failures from the store.
+// ErrDuplicate, ErrGap, ErrClosed, ctx errors, and commit failures from the
+// store.
 func (r *Runtime[E, S, D]) Apply(ctx context.Context, event E) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("projection %q: %w", r.name, err)
@@ -33,60 +38,85 @@ func (r *Runtime[E, S, D]) Apply(ctx context.Context, event E) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	unlock, err := r.locks.LockContext(ctx, key)
-	if err != nil {
-		return 0, fmt.Errorf("projection %q, key %q: %w", r.name, key, err)
+	events := [1]E{event}
+	for {
+		unlock, err := r.locks.LockContext(ctx, key)
+		if err != nil {
+			return 0, fmt.Errorf("projection %q, key %q: %w", r.name, key, err)
+		}
+		c, version, err := r.foldAndSubmit(ctx, key, events[:])
+		unlock()
+		switch {
+		case errors.Is(err, errDupInFlight):
+			// c is a barrier behind the commit that folded this position:
+			// once it is done, that commit's outcome is known.
+			<-c.result
+			r.putReq(c)
+			continue
+		case err != nil:
+			return 0, err
+		case c == nil:
+			return version, fmt.Errorf("%w: projection %q, key %q, position %d is at or below the stored one",
+				ErrDuplicate, r.name, key, r.positionOf(event))
+		}
+		err = <-c.result
+		version = c.parts[0].rec.version
+		r.putReq(c)
+		if err != nil {
+			return 0, r.storeErr(key, err)
+		}
+		return version, nil
 	}
-	c, err := r.foldAndSubmit(ctx, key, event)
-	unlock()
-	if err != nil {
-		return 0, err
-	}
-	err = <-c.result
-	version := c.parts[0].rec.version
-	r.putReq(c)
-	if err != nil {
-		return 0, r.storeErr(key, err)
-	}
-	return version, nil
 }
 
-// foldAndSubmit folds event on key's pending state and queues the result.
-// The caller holds key's lock.
-func (r *Runtime[E, S, D]) foldAndSubmit(ctx context.Context, key string, event E) (*commitReq[E, S, D], error) {
+// foldAndSubmit folds events, all of key, on key's pending state and queues
+// the result. The caller holds key's lock. It returns a nil request and the
+// committed version when every event was a duplicate, and a queued barrier
+// with errDupInFlight when one may be the duplicate of an event in flight.
+func (r *Runtime[E, S, D]) foldAndSubmit(ctx context.Context, key string, events []E) (*commitReq[E, S, D], uint64, error) {
 	e, err := r.pin(ctx, key)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer r.unpin(e)
 	c := r.getReq()
-	p, base, err := r.foldPart(c, e, func(state *S, emit func(D) error) error {
-		delta, err := r.fold(key, state, event)
-		if err != nil {
-			return err
-		}
-		return emit(delta)
-	})
-	if err != nil {
+	p, base, err := r.foldPart(c, e, events)
+	switch {
+	case errors.Is(err, errDupInFlight):
+		return r.barrier(ctx, c, key, err)
+	case err != nil:
 		r.putReq(c)
-		return nil, err
+		return nil, 0, err
+	case p == nil:
+		r.putReq(c)
+		return nil, base, nil
 	}
 	c.writes = append(c.writes, r.write(key, base, p.rec))
 	if err := r.submit(ctx, c); err != nil {
 		r.putReq(c)
-		return nil, r.storeErr(key, err)
+		return nil, 0, r.storeErr(key, err)
 	}
-	return c, nil
+	return c, 0, nil
 }
 
-// foldPart adds a part for e to c: it runs fold on a private copy of e's
-// pending state, where fold calls emit after each event with the delta it
-// returned, and encodes the result. It returns the part and the version the
-// fold built on. The caller holds e's key lock and a pin on e.
-func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D],
-	fold func(state *S, emit func(D) error) error) (*commitPart[S, D], uint64, error) {
+// barrier turns c into an empty request and queues it, so that waiting for
+// it waits for every commit queued before. It returns c with reason.
+func (r *Runtime[E, S, D]) barrier(ctx context.Context, c *commitReq[E, S, D], key string, reason error) (*commitReq[E, S, D], uint64, error) {
+	r.resetReq(c)
+	if err := r.store.Submit(ctx, nil, c.done); err != nil {
+		r.putReq(c)
+		return nil, 0, r.storeErr(key, err)
+	}
+	return c, 0, reason
+}
+
+// foldPart folds events on a private copy of e's pending state and adds the
+// result to c as a part. It returns the part (nil if every event was a
+// duplicate) and the version the fold built on (with a nil part: the
+// committed version). The caller holds e's key lock and a pin on e.
+func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D], events []E) (*commitPart[S, D], uint64, error) {
 	e.sh.mu.Lock()
-	base, gen := e.pending, e.gen
+	base, gen, committedPos, committedVer := e.pending, e.gen, e.committed.position, e.committed.version
 	e.sh.mu.Unlock()
 
 	work, err := r.codec.clone(base.state, base.bytes)
@@ -94,38 +124,58 @@ func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D],
 		return nil, 0, r.corrupt(e.key, err)
 	}
 	p := c.addPart(e, gen)
-	version := base.version
+	version, position := base.version, base.position
 	withUpdates := r.needUpdates(e)
-	err = fold(&work, func(delta D) error {
-		version++
-		if !withUpdates {
-			return nil
-		}
-		// The state after this event, for subscribers; encoding is only
-		// needed here when clone cannot copy without it.
-		var b []byte
-		if !r.codec.valueCopy {
-			var err error
-			if b, err = r.codec.encode(&work); err != nil {
-				return err
+	for _, ev := range events {
+		if pos := r.positionOf(ev); pos != 0 {
+			if pos > base.position && pos <= position {
+				continue // a duplicate of an event earlier in this fold
 			}
+			ok, err := r.admit(e.key, pos, position, committedPos)
+			if err != nil {
+				return nil, 0, err
+			}
+			if !ok {
+				continue
+			}
+			position = pos
 		}
-		st, err := r.codec.clone(work, b)
+		delta, err := r.fold(e.key, &work, ev)
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
-		p.updates = append(p.updates, Update[S, D]{Key: e.key, Kind: KindDelta, Version: version, Delta: delta, State: st})
-		return nil
-	})
-	if err != nil {
-		return nil, 0, err
+		version++
+		if withUpdates {
+			st, err := r.copyOf(&work)
+			if err != nil {
+				return nil, 0, err
+			}
+			p.updates = append(p.updates, Update[S, D]{Key: e.key, Kind: KindDelta, Version: version, Delta: delta, State: st})
+		}
+	}
+	if version == base.version {
+		c.parts = c.parts[:len(c.parts)-1]
+		return nil, committedVer, nil
 	}
 	b, err := r.codec.encode(&work)
 	if err != nil {
 		return nil, 0, err
 	}
-	p.rec = record[S]{present: true, state: work, bytes: b, version: version, position: base.position, updatedAt: r.now()}
+	p.rec = record[S]{present: true, state: work, bytes: b, version: version, position: position, updatedAt: r.now()}
 	return p, base.version, nil
+}
+
+// copyOf returns a deep copy of *s for subscribers.
+func (r *Runtime[E, S, D]) copyOf(s *S) (S, error) {
+	var b []byte
+	if !r.codec.valueCopy {
+		// Encoding is only needed when clone cannot copy without it.
+		var err error
+		if b, err = r.codec.encode(s); err != nil {
+			return *s, err
+		}
+	}
+	return r.codec.clone(*s, b)
 }
 
 // write returns the store write that replaces key's snapshot at version
@@ -189,8 +239,9 @@ func (r *Runtime[E, S, D]) unpin(e *entry[S, D]) {
 // version grows by its number of events. Updates are published after the
 // commit, one KindDelta per event. This is the catch-up and replay path.
 //
-// Errors are those of Apply; on any of them nothing changed. An empty batch
-// does nothing and returns nil.
+// [Positioned] events whose position was already folded are skipped
+// silently; a gap fails the whole batch. Other errors are those of Apply; on
+// any of them nothing changed. An empty batch does nothing and returns nil.
 func (r *Runtime[E, S, D]) ApplyBatch(ctx context.Context, events []E) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("projection %q: %w", r.name, err)
@@ -198,15 +249,13 @@ func (r *Runtime[E, S, D]) ApplyBatch(ctx context.Context, events []E) error {
 	if len(events) == 0 {
 		return nil
 	}
-	keys := make([]string, len(events))
-	byKey := make(map[string][]int)
-	for i, ev := range events {
+	byKey := make(map[string][]E)
+	for _, ev := range events {
 		k, err := r.keyOf(ev)
 		if err != nil {
 			return err
 		}
-		keys[i] = k
-		byKey[k] = append(byKey[k], i)
+		byKey[k] = append(byKey[k], ev)
 	}
 	// Locks are taken in key order so that batches cannot deadlock each other.
 	order := make([]string, 0, len(byKey))
@@ -214,8 +263,37 @@ func (r *Runtime[E, S, D]) ApplyBatch(ctx context.Context, events []E) error {
 		order = append(order, k)
 	}
 	slices.Sort(order)
+	for {
+		c, err := r.foldBatch(ctx, order, byKey)
+		if errors.Is(err, errDupInFlight) {
+			<-c.result
+			r.putReq(c)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if c == nil {
+			return nil // every event was a duplicate
+		}
+		err = <-c.result
+		r.putReq(c)
+		if err != nil {
+			return r.storeErr("", fmt.Errorf("batch of %d events: %w", len(events), err))
+		}
+		return nil
+	}
+}
+
+// foldBatch locks every key of a batch, folds its events and queues the
+// result; see foldAndSubmit for what it returns.
+func (r *Runtime[E, S, D]) foldBatch(ctx context.Context, order []string, byKey map[string][]E) (*commitReq[E, S, D], error) {
 	unlocks := make([]func(), 0, len(order))
+	pinned := make([]*entry[S, D], 0, len(order))
 	defer func() {
+		for _, e := range pinned {
+			r.unpin(e)
+		}
 		for _, u := range unlocks {
 			u()
 		}
@@ -223,56 +301,38 @@ func (r *Runtime[E, S, D]) ApplyBatch(ctx context.Context, events []E) error {
 	for _, k := range order {
 		u, err := r.locks.LockContext(ctx, k)
 		if err != nil {
-			return fmt.Errorf("projection %q, key %q: %w", r.name, k, err)
+			return nil, fmt.Errorf("projection %q, key %q: %w", r.name, k, err)
 		}
 		unlocks = append(unlocks, u)
 	}
-
 	c := r.getReq()
-	pinned := make([]*entry[S, D], 0, len(order))
-	defer func() {
-		for _, e := range pinned {
-			r.unpin(e)
-		}
-	}()
 	for _, k := range order {
 		e, err := r.pin(ctx, k)
 		if err != nil {
 			r.putReq(c)
-			return err
+			return nil, err
 		}
 		pinned = append(pinned, e)
-		p, base, err := r.foldPart(c, e, func(state *S, emit func(D) error) error {
-			for _, i := range byKey[k] {
-				delta, err := r.fold(k, state, events[i])
-				if err != nil {
-					return err
-				}
-				if err := emit(delta); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		p, base, err := r.foldPart(c, e, byKey[k])
+		if errors.Is(err, errDupInFlight) {
+			c, _, err = r.barrier(ctx, c, k, err)
+			return c, err
+		}
 		if err != nil {
 			r.putReq(c)
-			return err
+			return nil, err
 		}
-		c.writes = append(c.writes, r.write(k, base, p.rec))
+		if p != nil {
+			c.writes = append(c.writes, r.write(k, base, p.rec))
+		}
+	}
+	if len(c.parts) == 0 {
+		r.putReq(c)
+		return nil, nil
 	}
 	if err := r.submit(ctx, c); err != nil {
 		r.putReq(c)
-		return fmt.Errorf("projection %q: %w", r.name, r.storeErr(order[0], err))
+		return nil, r.storeErr("", err)
 	}
-	// The locks may go now: later applies fold on the pending states.
-	for _, u := range unlocks {
-		u()
-	}
-	unlocks = unlocks[:0]
-	err := <-c.result
-	r.putReq(c)
-	if err != nil {
-		return fmt.Errorf("projection %q: batch of %d events: %w", r.name, len(events), err)
-	}
-	return nil
+	return c, nil
 }

@@ -40,13 +40,18 @@ func (r *Runtime[E, S, D]) getReq() *commitReq[E, S, D] {
 }
 
 func (r *Runtime[E, S, D]) putReq(c *commitReq[E, S, D]) {
+	r.resetReq(c)
+	r.reqs.p.Put(c)
+}
+
+// resetReq empties c, keeping its capacity.
+func (r *Runtime[E, S, D]) resetReq(c *commitReq[E, S, D]) {
 	for i := range c.parts {
 		clear(c.parts[i].updates)
 		c.parts[i] = commitPart[S, D]{updates: c.parts[i].updates[:0]}
 	}
 	clear(c.writes)
 	c.parts, c.writes = c.parts[:0], c.writes[:0]
-	r.reqs.p.Put(c)
 }
 
 // addPart appends a part for e and returns it.

@@ -28,6 +28,8 @@ type config struct {
 	history   int
 	logger    *slog.Logger
 	now       func() time.Time
+	gaps      bool // accept events that skip stream positions
+	noPos     bool // ignore Positioned events
 }
 
 func defaultConfig() config {
@@ -88,6 +90,26 @@ func WithClock(now func() time.Time) Option {
 			return fmt.Errorf("%w: nil clock", ErrInvalidOption)
 		}
 		c.now = now
+		return nil
+	}
+}
+
+// WithGaps makes the runtime accept Positioned events that skip positions
+// of their key's stream instead of refusing them with ErrGap: for sources
+// that filter events, or deliver them with holes that are not losses.
+func WithGaps() Option {
+	return func(c *config) error {
+		c.gaps = true
+		return nil
+	}
+}
+
+// WithoutPositions makes the runtime ignore the Positioned interface of its
+// events: every event is folded. Use it for a projection whose keys are not
+// the streams the positions count in.
+func WithoutPositions() Option {
+	return func(c *config) error {
+		c.noPos = true
 		return nil
 	}
 }

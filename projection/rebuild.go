@@ -2,6 +2,7 @@ package projection
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 )
@@ -49,7 +50,7 @@ func (r *Runtime[E, S, D]) Rebuild(ctx context.Context, key string, events iter.
 
 func (r *Runtime[E, S, D]) rebuildAndSubmit(ctx context.Context, key string, events iter.Seq[E]) (*commitReq[E, S, D], error) {
 	var state S
-	var n uint64
+	var n, position uint64
 	for ev := range events {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("projection %q, key %q: rebuild: %w", r.name, key, err)
@@ -61,13 +62,23 @@ func (r *Runtime[E, S, D]) rebuildAndSubmit(ctx context.Context, key string, eve
 		if k != key {
 			return nil, fmt.Errorf("%w: projection %q: rebuilding %q, event %d belongs to %q", ErrKeyMismatch, r.name, key, n+1, k)
 		}
+		if pos := r.positionOf(ev); pos != 0 {
+			ok, err := r.admit(key, pos, position, position)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue // a duplicate in the history: fold it once
+			}
+			position = pos
+		}
 		if _, err := r.fold(key, &state, ev); err != nil {
 			return nil, err
 		}
 		n++
 	}
 
-	e, err := r.pin(ctx, key)
+	e, force, err := r.pinForRebuild(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +96,7 @@ func (r *Runtime[E, S, D]) rebuildAndSubmit(ctx context.Context, key string, eve
 			r.putReq(c)
 			return nil, err
 		}
-		p.rec = record[S]{present: true, state: state, bytes: b, version: n, updatedAt: r.now()}
+		p.rec = record[S]{present: true, state: state, bytes: b, version: n, position: position, updatedAt: r.now()}
 		if u.State, err = r.codec.clone(state, b); err != nil {
 			r.putReq(c)
 			return nil, err
@@ -93,10 +104,28 @@ func (r *Runtime[E, S, D]) rebuildAndSubmit(ctx context.Context, key string, eve
 		u.Kind, u.Version = KindRebuild, n
 	}
 	p.updates = append(p.updates, u)
-	c.writes = append(c.writes, r.write(key, base, p.rec))
+	w := r.write(key, base, p.rec)
+	w.Force = force
+	c.writes = append(c.writes, w)
 	if err := r.submit(ctx, c); err != nil {
 		r.putReq(c)
 		return nil, r.storeErr(key, err)
 	}
 	return c, nil
+}
+
+// pinForRebuild is pin, except that a damaged snapshot is not an error: a
+// rebuild is how it gets repaired. Then the entry is a private one, outside
+// the cache, and force says the write must replace the damaged record
+// without checking its version. The caller holds key's lock.
+func (r *Runtime[E, S, D]) pinForRebuild(ctx context.Context, key string) (e *entry[S, D], force bool, err error) {
+	e, err = r.pin(ctx, key)
+	if !errors.Is(err, ErrCorrupt) {
+		return e, false, err
+	}
+	r.cfg.logger.Warn("projection: rebuilding over a damaged snapshot", "projection", r.name, "key", key, "err", err)
+	e = r.newEntry(key, record[S]{})
+	e.sh = r.cache.shardOf(key)
+	e.pins = 1
+	return e, true, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"unicode"
@@ -32,6 +33,7 @@ type Runtime[E, S, D any] struct {
 	channelPrefix string // "projection." + name + "."
 	broadcastName string
 	reqs          reqPool[S, D]
+	positions     bool // E implements Positioned and WithoutPositions was not given
 
 	// seq numbers published updates in commit order across all keys.
 	seq atomic.Uint64
@@ -69,6 +71,10 @@ func New[E, S, D any](store Store, bus *pubsub.Bus, p Projection[E, S, D], opts 
 		cache:         newCache[S, D](cfg.cacheSize),
 		channelPrefix: "projection." + name + ".",
 		broadcastName: defaultBroadcastName,
+	}
+	if et := reflect.TypeFor[E](); !cfg.noPos {
+		// An interface E may hold events that implement Positioned.
+		r.positions = et.Kind() == reflect.Interface || et.Implements(reflect.TypeFor[Positioned]())
 	}
 	if bn, ok := p.(BroadcastNamer); ok && bn.BroadcastEventName() != "" {
 		r.broadcastName = bn.BroadcastEventName()
@@ -211,15 +217,20 @@ func (r *Runtime[E, S, D]) newEntry(key string, rec record[S]) *entry[S, D] {
 	return &entry[S, D]{key: key, channel: r.Channel(key), committed: rec, pending: rec}
 }
 
-// storeErr wraps an error from the store with the projection's sentinels.
+// storeErr wraps an error from the store with the projection's sentinels;
+// key may be empty when the error concerns several keys.
 func (r *Runtime[E, S, D]) storeErr(key string, err error) error {
+	where := fmt.Sprintf("projection %q, key %q", r.name, key)
+	if key == "" {
+		where = fmt.Sprintf("projection %q", r.name)
+	}
 	switch {
 	case errors.Is(err, boltstore.ErrClosed):
-		return fmt.Errorf("%w: projection %q, key %q: %w", ErrClosed, r.name, key, err)
-	case errors.Is(err, boltstore.ErrCorrupt):
+		return fmt.Errorf("%w: %s: %w", ErrClosed, where, err)
+	case errors.Is(err, boltstore.ErrCorrupt) && key != "":
 		return r.corrupt(key, err)
 	default:
-		return fmt.Errorf("projection %q, key %q: %w", r.name, key, err)
+		return fmt.Errorf("%s: %w", where, err)
 	}
 }
 

@@ -1,0 +1,78 @@
+package projection
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Positioned is an optional interface for an event type whose events carry
+// their position in their key's stream, such as an aggregate's stream
+// version, counting from 1. With it a Runtime folds each position once: an
+// event at or below the key's stored position is skipped (Apply returns
+// ErrDuplicate and changes nothing), and an event that skips positions is
+// refused with a *GapError unless the runtime was created WithGaps. The
+// position is stored in the same transaction as the state, so redelivered
+// events have an exactly-once effect. A position of 0 means the event has
+// none and is always folded.
+//
+// Positions only make sense when a projection's keys are the streams they
+// count in; a projection that keys the same events differently (a total
+// over all streams) must be created WithoutPositions.
+type Positioned interface {
+	StreamPosition() uint64
+}
+
+// ErrDuplicate: the event's position was already folded into its key; the
+// event was skipped and nothing changed. Apply also returns the key's
+// version.
+var ErrDuplicate = errors.New("projection: duplicate event")
+
+// errDupInFlight: the event's position was folded by an apply whose commit
+// is not known yet, so whether it is a duplicate depends on that commit.
+var errDupInFlight = errors.New("projection: duplicate of an event in flight")
+
+// GapError reports an event whose position skips positions of its key's
+// stream. It satisfies errors.Is(err, ErrGap).
+type GapError struct {
+	Projection string
+	Key        string
+	Want, Got  uint64 // the next position expected and the event's
+}
+
+// ErrGap: an event skipped positions of its key's stream; see GapError.
+var ErrGap = errors.New("projection: gap in stream positions")
+
+func (e *GapError) Error() string {
+	return fmt.Sprintf("projection %q, key %q: event at position %d, expected %d (a gap; see WithGaps)", e.Projection, e.Key, e.Got, e.Want)
+}
+
+// Is reports whether target is ErrGap.
+func (e *GapError) Is(target error) bool { return target == ErrGap }
+
+// positionOf returns event's stream position, or 0 if positions are not in
+// use.
+func (r *Runtime[E, S, D]) positionOf(event E) uint64 {
+	if !r.positions {
+		return 0
+	}
+	if p, ok := any(event).(Positioned); ok {
+		return p.StreamPosition()
+	}
+	return 0
+}
+
+// admit decides whether an event at position pos folds onto a lineage whose
+// last position is pending and whose last committed position is committed.
+func (r *Runtime[E, S, D]) admit(key string, pos, pending, committed uint64) (bool, error) {
+	switch {
+	case pos == 0:
+		return true, nil
+	case pos <= committed:
+		return false, nil
+	case pos <= pending:
+		return false, errDupInFlight
+	case pos > pending+1 && !r.cfg.gaps:
+		return false, &GapError{Projection: r.name, Key: key, Want: pending + 1, Got: pos}
+	}
+	return true, nil
+}
