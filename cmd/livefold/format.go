@@ -26,17 +26,8 @@ func displayKey(key string) string {
 	return key
 }
 
-// textTime formats t for text output: RFC 3339 in UTC with nanoseconds, "-"
-// for the zero time.
-func textTime(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
-
-// jsonTime formats t for JSON output: like textTime, with null for the zero
-// time.
+// jsonTime formats t as every output shows it: RFC 3339 in UTC with
+// nanoseconds, nil (null, or "-" in text) for the zero time.
 func jsonTime(t time.Time) *string {
 	if t.IsZero() {
 		return nil

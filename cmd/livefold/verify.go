@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/livefold/livefold/boltstore"
@@ -76,17 +78,24 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 		rep.PageErrors = checkPages(tx)
 		var total int64
 		if show {
-			total = countRecords(tx)
+			total = countRecordsSafely(tx)
 		}
 		p = startProgress(show, prog.set, e.stderr, "verify", total, false, checked.Load)
-		bad, projections, err := verifyRecords(ctx, tx, &checked)
-		for _, ce := range bad {
+		var scan recordScan
+		err := scanRecordsSafely(ctx, tx, &checked, &scan)
+		for _, ce := range scan.bad {
 			rep.Damaged = append(rep.Damaged, damagedJSON{Projection: ce.Bucket, Key: ce.Key, Reason: ce.Reason})
 		}
-		rep.Projections = projections
+		rep.Projections = scan.projections
+		if errors.Is(err, errDamaged) {
+			// The pages are damaged: report what was found up to there.
+			rep.PageErrors = append(rep.PageErrors, fmt.Sprintf("reading records stopped after %d: %s",
+				checked.Load(), strings.TrimPrefix(err.Error(), errDamaged.Error()+": ")))
+			return nil
+		}
 		return err
 	})
-	p.finish(err == nil)
+	p.finish(err == nil && len(rep.PageErrors) == 0)
 	rep.Records = checked.Load()
 	if err != nil {
 		return fmt.Errorf("livefold: verify %s: %w", file, err)
@@ -111,7 +120,8 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	}
 	switch {
 	case len(rep.PageErrors) > 0:
-		return fmt.Errorf("%w: %s: bbolt's page check found %d error(s)", errDamaged, file, len(rep.PageErrors))
+		return fmt.Errorf("%w: %s: %d page error(s), %d damaged record(s) found",
+			errDamaged, file, len(rep.PageErrors), len(rep.Damaged))
 	case len(rep.Damaged) > 0:
 		return fmt.Errorf("%w: %d of %d record(s) in %s", errDamagedRecords, len(rep.Damaged), rep.Records, file)
 	}
@@ -130,6 +140,28 @@ func checkPages(tx *bolt.Tx) []string {
 	return out
 }
 
+// countRecordsSafely is countRecords, returning 0 when bbolt panics on a
+// damaged page; the walk of the records will report it.
+func countRecordsSafely(tx *bolt.Tx) (n int64) {
+	defer func() {
+		if recover() != nil {
+			n = 0
+		}
+	}()
+	return countRecords(tx)
+}
+
+// scanRecordsSafely is scanRecords, turning a panic of bbolt on a damaged
+// page into an error wrapping errDamaged; scan keeps what was found before.
+func scanRecordsSafely(ctx context.Context, tx *bolt.Tx, checked *atomic.Int64, scan *recordScan) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", errDamaged, r)
+		}
+	}()
+	return scanRecords(ctx, tx, checked, scan)
+}
+
 // countRecords returns the number of keys in every projection, for the
 // progress line. It reads the pages but no values.
 func countRecords(tx *bolt.Tx) int64 {
@@ -143,31 +175,34 @@ func countRecords(tx *bolt.Tx) int64 {
 	return n
 }
 
-// verifyRecords verifies every record of every projection in key order and
-// returns the damaged ones and the number of projections; checked counts the
+// recordScan is what scanRecords found so far.
+type recordScan struct {
+	bad         []boltstore.CorruptError
+	projections int
+}
+
+// scanRecords verifies every record of every projection in key order and
+// adds the damaged ones and the projections to scan; checked counts the
 // records read. A top-level key that is not a bucket is reported as damaged
 // with an empty projection.
-func verifyRecords(ctx context.Context, tx *bolt.Tx, checked *atomic.Int64) ([]boltstore.CorruptError, int, error) {
-	var bad []boltstore.CorruptError
-	projections := 0
-	err := tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+func scanRecords(ctx context.Context, tx *bolt.Tx, checked *atomic.Int64, scan *recordScan) error {
+	return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 		if b == nil {
-			bad = append(bad, boltstore.CorruptError{Key: string(name), Reason: "top-level key is not a projection bucket"})
+			scan.bad = append(scan.bad, boltstore.CorruptError{Key: string(name), Reason: "top-level key is not a projection bucket"})
 			return nil
 		}
-		projections++
+		scan.projections++
 		c := b.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if n := checked.Add(1); n%1024 == 0 {
+			if n := checked.Add(1); n%1024 == 1 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
 			if _, err := decodeValue(v, string(name), string(k)); err != nil {
-				bad = append(bad, boltstore.CorruptError{Bucket: string(name), Key: string(k), Reason: reasonOf(err)})
+				scan.bad = append(scan.bad, boltstore.CorruptError{Bucket: string(name), Key: string(k), Reason: reasonOf(err)})
 			}
 		}
 		return nil
 	})
-	return bad, projections, err
 }

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Ensure that verify passes an undamaged file.
+func TestRun_Verify_CleanFileExits0(t *testing.T) {
+	path := newTestFile(t)
+	r := mustRun(t, 0, "verify", path)
+	if !strings.Contains(r.stdout, "verified 4 record(s) in 2 projection(s): ok") {
+		t.Errorf("verify printed %q; want 4 records in 2 projections ok", r.stdout)
+	}
+	if r.stderr != "" {
+		t.Errorf("verify wrote %q to stderr, which is not a terminal; want nothing", r.stderr)
+	}
+}
+
+// Ensure that verify lists every damaged record with projection, key and
+// reason, and exits 1.
+func TestRun_Verify_ListsDamagedRecordsAndExits1(t *testing.T) {
+	path := newTestFile(t)
+	damageRecord(t, path, projA, "beta")
+	damageRecord(t, path, projB, "gamma")
+
+	r := mustRun(t, 1, "verify", path)
+	for _, want := range []string{
+		"damaged: projection test.counters key beta: checksum mismatch",
+		"damaged: projection test.other key gamma: checksum mismatch",
+		"2 damaged record(s)",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("verify printed\n%s\nwant it to contain %q", r.stdout, want)
+		}
+	}
+	if !strings.Contains(r.stderr, "damaged records found: 2 of 4") {
+		t.Errorf("stderr = %q; want the number of damaged records", r.stderr)
+	}
+
+	r = mustRun(t, 1, "verify", "-json", path)
+	var got verifyReport
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("verify -json is not JSON: %v\n%s", err, r.stdout)
+	}
+	if got.Records != 4 || len(got.Damaged) != 2 || len(got.PageErrors) != 0 {
+		t.Fatalf("verify -json = %+v; want 4 records, 2 damaged, no page errors", got)
+	}
+	if d := got.Damaged[0]; d.Projection != projA || d.Key != "beta" || !strings.Contains(d.Reason, "checksum") {
+		t.Errorf("damaged[0] = %+v; want %s beta with a checksum reason", d, projA)
+	}
+}
+
+// Ensure that -progress draws a progress line on stderr that ends complete,
+// and that stdout is unaffected.
+func TestRun_Verify_ProgressOnStderr(t *testing.T) {
+	path := newTestFile(t)
+	r := mustRun(t, 0, "verify", "-progress", path)
+	if !strings.HasPrefix(r.stderr, "\r") || !strings.HasSuffix(r.stderr, "\n") ||
+		!strings.Contains(r.stderr, "100% 4/4 records") {
+		t.Errorf("stderr = %q; want a \\r progress line ending at 100%% 4/4 records", r.stderr)
+	}
+	if !strings.Contains(r.stdout, ": ok") || strings.Contains(r.stdout, "\r") {
+		t.Errorf("stdout = %q; want only the result", r.stdout)
+	}
+	r = mustRun(t, 0, "verify", "-progress=false", path)
+	if r.stderr != "" {
+		t.Errorf("verify -progress=false wrote %q to stderr; want nothing", r.stderr)
+	}
+}
+
+// Ensure that a damaged bbolt page is reported, not a crash: verify lists
+// page errors and exits 1, keys fails with a damaged-file error.
+func TestRun_Verify_DamagedPageReportedNotCrashed(t *testing.T) {
+	path := newTestFile(t)
+	var evs []added
+	for i := range 200 {
+		evs = append(evs, added{Key: fmt.Sprintf("k%04d", i), N: 1, Tag: strings.Repeat("t", 100)})
+	}
+	writeEvents(t, path, map[string][]added{projA: evs})
+	zeroLeafPage(t, path)
+
+	r := mustRun(t, 1, "verify", path)
+	if !strings.Contains(r.stdout, "page error: ") || !strings.Contains(r.stderr, "damaged file") {
+		t.Errorf("verify printed\n%s\nstderr %q; want page errors and a damaged file error", r.stdout, r.stderr)
+	}
+	r = mustRun(t, 1, "keys", path, projA)
+	if !strings.Contains(r.stderr, "damaged") {
+		t.Errorf("keys: stderr = %q; want a damaged file error", r.stderr)
+	}
+}
+
+// zeroLeafPage overwrites the first leaf page of the file with zeros, as a
+// torn write could.
+func zeroLeafPage(t *testing.T, path string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, PreLoadFreelist: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatalf("bolt.Open: %v", err)
+	}
+	var leaf int64 = -1
+	pageSize := db.Info().PageSize
+	err = db.View(func(tx *bolt.Tx) error {
+		for id := 2; int64(id)*int64(pageSize) < tx.Size(); id++ {
+			pi, err := tx.Page(id)
+			if err != nil {
+				return err
+			}
+			if pi != nil && pi.Type == "leaf" {
+				leaf = int64(id)
+				return nil
+			}
+		}
+		return nil
+	})
+	db.Close()
+	if err != nil || leaf < 0 {
+		t.Fatalf("finding a leaf page: %v (found %d)", err, leaf)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(make([]byte, pageSize), leaf*int64(pageSize)); err != nil {
+		t.Fatal(err)
+	}
+}
