@@ -31,6 +31,10 @@ import (
 // ErrDuplicate, ErrGap, ErrClosed, ctx errors, and commit failures from the
 // store.
 func (r *Runtime[E, S, D]) Apply(ctx context.Context, event E) (uint64, error) {
+	if err := r.enter(); err != nil {
+		return 0, err
+	}
+	defer r.gate.exit()
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("projection %q: %w", r.name, err)
 	}
@@ -243,6 +247,10 @@ func (r *Runtime[E, S, D]) unpin(e *entry[S, D]) {
 // silently; a gap fails the whole batch. Other errors are those of Apply; on
 // any of them nothing changed. An empty batch does nothing and returns nil.
 func (r *Runtime[E, S, D]) ApplyBatch(ctx context.Context, events []E) error {
+	if err := r.enter(); err != nil {
+		return err
+	}
+	defer r.gate.exit()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("projection %q: %w", r.name, err)
 	}

@@ -20,6 +20,10 @@ import (
 // the caller.
 func (r *Runtime[E, S, D]) Rebuild(ctx context.Context, key string, events iter.Seq[E]) (S, error) {
 	var zero S
+	if err := r.enter(); err != nil {
+		return zero, err
+	}
+	defer r.gate.exit()
 	if err := ctx.Err(); err != nil {
 		return zero, fmt.Errorf("projection %q: %w", r.name, err)
 	}

@@ -34,6 +34,8 @@ type Runtime[E, S, D any] struct {
 	broadcastName string
 	reqs          reqPool[S, D]
 	positions     bool // E implements Positioned and WithoutPositions was not given
+	gate          *gate
+	subs          subscriptions
 
 	// seq numbers published updates in commit order across all keys.
 	seq atomic.Uint64
@@ -71,6 +73,8 @@ func New[E, S, D any](store Store, bus *pubsub.Bus, p Projection[E, S, D], opts 
 		cache:         newCache[S, D](cfg.cacheSize),
 		channelPrefix: "projection." + name + ".",
 		broadcastName: defaultBroadcastName,
+		gate:          newGate(),
+		subs:          subscriptions{set: make(map[ender]struct{})},
 	}
 	if et := reflect.TypeFor[E](); !cfg.noPos {
 		// An interface E may hold events that implement Positioned.
@@ -113,6 +117,10 @@ func ValidKey(key string) error {
 // after any commit, never a torn one. The returned state belongs to the
 // caller. Errors: ErrInvalidKey, ErrCorrupt, ErrClosed, ctx errors.
 func (r *Runtime[E, S, D]) Read(ctx context.Context, key string) (Snapshot[S], bool, error) {
+	if err := r.enter(); err != nil {
+		return Snapshot[S]{}, false, err
+	}
+	defer r.gate.exit()
 	snap, ok, _, err := r.readCommitted(ctx, key)
 	return snap, ok, err
 }

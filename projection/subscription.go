@@ -36,6 +36,9 @@ type Subscription[S, D any] struct {
 	resync func(ctx context.Context, key string) (Update[S, D], uint64, error)
 
 	err error // why the goroutine ended, if not the bus's reason; written before done is closed
+
+	owner    *subscriptions // the runtime's set, left when the goroutine ends
+	closeErr error          // the reason given to end; written once before stop is closed
 }
 
 // C returns the channel of updates. It is closed when the subscription ends:
@@ -47,8 +50,9 @@ func (s *Subscription[S, D]) C() <-chan Update[S, D] { return s.out }
 func (s *Subscription[S, D]) Done() <-chan struct{} { return s.done }
 
 // Err returns nil while the subscription is live and why it ended
-// afterwards: pubsub.ErrUnsubscribed after Close, the context's error,
-// pubsub.ErrBusClosed, or a resync failure.
+// afterwards: pubsub.ErrUnsubscribed after Close, ErrClosed after the
+// runtime's Close, the context's error, pubsub.ErrBusClosed, or a resync
+// failure.
 func (s *Subscription[S, D]) Err() error {
 	select {
 	case <-s.done:
@@ -58,14 +62,22 @@ func (s *Subscription[S, D]) Err() error {
 	if s.err != nil {
 		return s.err
 	}
+	if s.closeErr != nil {
+		return s.closeErr
+	}
 	return s.bus.Err()
 }
 
 // Close ends the subscription and waits until its goroutine has ended. It is
 // idempotent and safe to call from any goroutine, including the one reading
 // C.
-func (s *Subscription[S, D]) Close() {
+func (s *Subscription[S, D]) Close() { s.end(nil) }
+
+// end ends the subscription, with reason as its Err if not nil, and waits
+// for its goroutine.
+func (s *Subscription[S, D]) end(reason error) {
 	s.once.Do(func() {
+		s.closeErr = reason
 		s.bus.Close()
 		close(s.stop)
 	})
@@ -96,6 +108,10 @@ func (r *Runtime[E, S, D]) SubscribeAll(ctx context.Context, opts ...SubscribeOp
 }
 
 func (r *Runtime[E, S, D]) subscribe(ctx context.Context, key string, opts []SubscribeOption) (*Subscription[S, D], error) {
+	if err := r.enter(); err != nil {
+		return nil, err
+	}
+	defer r.gate.exit()
 	if r.bus == nil {
 		return nil, fmt.Errorf("%w: projection %q", ErrNoBus, r.name)
 	}
@@ -139,6 +155,8 @@ func (r *Runtime[E, S, D]) subscribe(ctx context.Context, key string, opts []Sub
 			return nil, err
 		}
 	}
+	s.owner = &r.subs
+	r.subs.add(s)
 	go s.run(ctx, first, skip)
 	return s, nil
 }
@@ -214,6 +232,7 @@ func (s *Subscription[S, D]) takeLagged() []string {
 func (s *Subscription[S, D]) run(ctx context.Context, first []Update[S, D], skip map[string]uint64) {
 	defer close(s.done)
 	defer close(s.out)
+	defer s.owner.remove(s)
 	for _, u := range first {
 		if !s.send(u) {
 			return
