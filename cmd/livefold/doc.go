@@ -60,7 +60,13 @@
 //
 // # Caveats
 //
-// compact cannot be interrupted once the copy started: the first interrupt
-// is noted, a second one kills the process and may leave a partial DEST,
-// which must then be deleted by hand.
+// bbolt's Compact cannot be cancelled, so once compact started copying it
+// runs to the end: the first interrupt is ignored, a second one kills the
+// process and may leave a partial DEST, which must then be deleted by hand.
+// The other commands stop at the first interrupt.
+//
+// A file whose bbolt pages are damaged may make bbolt panic while reading; the
+// command reports it as a damaged file instead of crashing, and verify lists
+// what it found before it stopped. bbolt's page check finds damage that the
+// record checksums cannot (a lost page, a broken tree).
 package main
