@@ -51,6 +51,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%v\nusage: livefold %s %s\nrun 'livefold help %s' for details\n",
 			err, cmd.name, cmd.synopsis, cmd.name)
 		return exitUsage
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		fmt.Fprintf(stderr, "livefold: %s interrupted: %v\n", cmd.name, err)
+		return exitError
 	default:
 		fmt.Fprintln(stderr, err)
 		return exitError
