@@ -35,6 +35,19 @@ func (r *Runtime[E, S, D]) Apply(ctx context.Context, event E) (uint64, error) {
 		return 0, err
 	}
 	defer r.gate.exit()
+	v, err := r.apply(ctx, event)
+	switch {
+	case err == nil:
+		r.stats.applies.Add(1)
+	case errors.Is(err, ErrDuplicate):
+		r.stats.duplicates.Add(1)
+	default:
+		r.failed(err)
+	}
+	return v, err
+}
+
+func (r *Runtime[E, S, D]) apply(ctx context.Context, event E) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("projection %q: %w", r.name, err)
 	}
@@ -166,6 +179,7 @@ func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D], event
 		return nil, 0, err
 	}
 	p.rec = record[S]{present: true, state: work, bytes: b, version: version, position: position, updatedAt: r.now()}
+	p.folded = version - base.version
 	return p, base.version, nil
 }
 
@@ -208,10 +222,12 @@ func (r *Runtime[E, S, D]) pin(ctx context.Context, key string) (*entry[S, D], e
 	sh.mu.Lock()
 	if e := sh.m[key]; e != nil {
 		e.pins++
+		sh.hits++
 		sh.touchLocked(e)
 		sh.mu.Unlock()
 		return e, nil
 	}
+	sh.misses++
 	sh.mu.Unlock()
 
 	loaded, err := r.load(ctx, key)
@@ -251,17 +267,30 @@ func (r *Runtime[E, S, D]) ApplyBatch(ctx context.Context, events []E) error {
 		return err
 	}
 	defer r.gate.exit()
+	folded, err := r.applyBatch(ctx, events)
+	if err != nil {
+		r.failed(err)
+		return err
+	}
+	r.stats.batches.Add(1)
+	r.stats.applies.Add(folded)
+	r.stats.duplicates.Add(uint64(len(events)) - folded)
+	return nil
+}
+
+// applyBatch is ApplyBatch; it returns how many events were folded.
+func (r *Runtime[E, S, D]) applyBatch(ctx context.Context, events []E) (uint64, error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("projection %q: %w", r.name, err)
+		return 0, fmt.Errorf("projection %q: %w", r.name, err)
 	}
 	if len(events) == 0 {
-		return nil
+		return 0, nil
 	}
 	byKey := make(map[string][]E)
 	for _, ev := range events {
 		k, err := r.keyOf(ev)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		byKey[k] = append(byKey[k], ev)
 	}
@@ -279,17 +308,21 @@ func (r *Runtime[E, S, D]) ApplyBatch(ctx context.Context, events []E) error {
 			continue
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if c == nil {
-			return nil // every event was a duplicate
+			return 0, nil // every event was a duplicate
+		}
+		var folded uint64
+		for i := range c.parts {
+			folded += c.parts[i].folded
 		}
 		err = <-c.result
 		r.putReq(c)
 		if err != nil {
-			return r.storeErr("", fmt.Errorf("batch of %d events: %w", len(events), err))
+			return 0, r.storeErr("", fmt.Errorf("batch of %d events: %w", len(events), err))
 		}
-		return nil
+		return folded, nil
 	}
 }
 

@@ -28,7 +28,9 @@ type shard[S, D any] struct {
 	mu        sync.Mutex
 	m         map[string]*entry[S, D]
 	lru       entry[S, D] // sentinel of a circular list, most recent first
-	evictions uint64      // bumped by every eviction; see insertLoaded
+	evictions uint64      // bumped by every eviction; see readCommitted
+	hits      uint64      // lookups served from m
+	misses    uint64      // lookups that had to load from the store
 	capacity  int
 }
 

@@ -1,6 +1,7 @@
 package projection_test
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 
@@ -63,4 +64,42 @@ func TestRuntime_Close_WaitsThenRefuses(t *testing.T) {
 	snap, err := fresh.ReadRequired(ctx, "default-key")
 	require.NoError(t, err)
 	require.Equal(t, int64(3), snap.State.Total)
+}
+
+// Ensure that Stats counts what happened, and Var reports it as JSON.
+func TestRuntime_Stats(t *testing.T) {
+	rt := newCounter(t, newEnv(t))
+	ctx := ctxT(t)
+	sub, err := rt.Subscribe(ctx, "default-key", projection.WithBuffer(1))
+	require.NoError(t, err)
+	defer sub.Close()
+	for range 3 {
+		_, err := rt.Apply(ctx, counterEvent{Delta: 1})
+		require.NoError(t, err)
+	}
+	require.NoError(t, rt.ApplyBatch(ctx, []counterEvent{{Key: "a", Delta: 1}, {Key: "b", Delta: 1}}))
+	_, err = rt.Rebuild(ctx, "a", slices.Values([]counterEvent{{Key: "a", Delta: 1}}))
+	require.NoError(t, err)
+	_, err = rt.Apply(ctx, counterEvent{Key: "bad key"})
+	require.Error(t, err)
+	_, _, err = rt.Read(ctx, "a")
+	require.NoError(t, err)
+	_, _, err = rt.Read(ctx, "never")
+	require.NoError(t, err)
+
+	s := rt.Stats()
+	require.Equal(t, uint64(5), s.Applies)
+	require.Equal(t, uint64(1), s.Batches)
+	require.Equal(t, uint64(1), s.Rebuilds)
+	require.Equal(t, uint64(1), s.Failures)
+	require.Equal(t, 1, s.Subscriptions)
+	require.Equal(t, uint64(6), s.Published)
+	require.GreaterOrEqual(t, s.CacheHits, uint64(2))
+	require.GreaterOrEqual(t, s.CacheMisses, uint64(4)) // first touch of default-key, a, b and never
+	require.Equal(t, 4, s.CacheLen)
+	require.NotZero(t, s.Dropped, "a buffer of 1 with 3 unread updates overflows")
+
+	var fromVar projection.Stats
+	require.NoError(t, json.Unmarshal([]byte(rt.Var().String()), &fromVar))
+	require.Equal(t, s.Applies, fromVar.Applies)
 }

@@ -2,6 +2,7 @@ package projection
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ type commitPart[S, D any] struct {
 	e       *entry[S, D]
 	gen     uint64    // e's generation the fold built on
 	rec     record[S] // the new committed snapshot (present false: deleted)
+	folded  uint64    // events folded into rec
 	updates []Update[S, D]
 }
 
@@ -122,9 +124,7 @@ func (c *commitReq[E, S, D]) onDone(err error) {
 				u.seq = r.seq.Add(1)
 				e.addHistoryLocked(u, r.cfg.history)
 				if r.bus != nil {
-					// Never blocks unless a raw bus subscriber on this
-					// channel chose the Block policy.
-					_, _ = pubsub.Publish(context.Background(), r.bus, e.channel, u)
+					r.publish(e.channel, u)
 				}
 			}
 		} else if e.gen == p.gen {
@@ -134,6 +134,36 @@ func (c *commitReq[E, S, D]) onDone(err error) {
 		e.sh.mu.Unlock()
 	}
 	c.result <- err
+}
+
+// publish sends u on channel. It never blocks unless a raw bus subscriber on
+// the channel chose the Block policy. A failure does not undo the commit; it
+// is logged, and subscribers can tell from the versions what they missed.
+func (r *Runtime[E, S, D]) publish(channel string, u Update[S, D]) {
+	_, err := pubsub.Publish(context.Background(), r.bus, channel, u)
+	switch {
+	case err == nil:
+		r.stats.published.Add(1)
+	case errors.Is(err, pubsub.ErrClosed):
+		// The bus is shut down: nobody is listening any more.
+	default:
+		r.cfg.logger.Warn("projection: publishing an update failed; snapshot persisted",
+			"projection", r.name, "key", u.Key, "version", u.Version, "err", err)
+	}
+}
+
+// failed counts a call that returned err and logs what a caller alone
+// might not act on.
+func (r *Runtime[E, S, D]) failed(err error) {
+	r.stats.failures.Add(1)
+	switch {
+	case errors.Is(err, ErrCorrupt):
+		r.cfg.logger.Error("projection: damaged snapshot", "projection", r.name, "err", err)
+	case errors.Is(err, ErrApplyPanic):
+		r.cfg.logger.Error("projection: projection code panicked", "projection", r.name, "err", err)
+	case errors.Is(err, boltstore.ErrCommit):
+		r.cfg.logger.Warn("projection: commit failed", "projection", r.name, "err", err)
+	}
 }
 
 // now returns the commit timestamp for a write, in UTC.

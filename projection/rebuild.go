@@ -24,6 +24,17 @@ func (r *Runtime[E, S, D]) Rebuild(ctx context.Context, key string, events iter.
 		return zero, err
 	}
 	defer r.gate.exit()
+	s, err := r.rebuild(ctx, key, events)
+	if err != nil {
+		r.failed(err)
+		return zero, err
+	}
+	r.stats.rebuilds.Add(1)
+	return s, nil
+}
+
+func (r *Runtime[E, S, D]) rebuild(ctx context.Context, key string, events iter.Seq[E]) (S, error) {
+	var zero S
 	if err := ctx.Err(); err != nil {
 		return zero, fmt.Errorf("projection %q: %w", r.name, err)
 	}

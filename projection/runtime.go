@@ -36,6 +36,7 @@ type Runtime[E, S, D any] struct {
 	positions     bool // E implements Positioned and WithoutPositions was not given
 	gate          *gate
 	subs          subscriptions
+	stats         counters
 
 	// seq numbers published updates in commit order across all keys.
 	seq atomic.Uint64
@@ -152,6 +153,7 @@ func (r *Runtime[E, S, D]) readCommitted(ctx context.Context, key string) (snap 
 	for {
 		sh.mu.Lock()
 		if e := sh.m[key]; e != nil {
+			sh.hits++
 			sh.touchLocked(e)
 			snap, ok, err = r.snapshotLocked(e)
 			seq = r.seq.Load()
@@ -159,6 +161,7 @@ func (r *Runtime[E, S, D]) readCommitted(ctx context.Context, key string) (snap 
 			return snap, ok, seq, err
 		}
 		evictions := sh.evictions
+		sh.misses++
 		sh.mu.Unlock()
 
 		loaded, err := r.load(ctx, key)

@@ -38,6 +38,7 @@ type Subscription[S, D any] struct {
 	err error // why the goroutine ended, if not the bus's reason; written before done is closed
 
 	owner    *subscriptions // the runtime's set, left when the goroutine ends
+	stats    *counters      // the runtime's, for drops and resyncs
 	closeErr error          // the reason given to end; written once before stop is closed
 }
 
@@ -134,6 +135,8 @@ func (r *Runtime[E, S, D]) subscribe(ctx context.Context, key string, opts []Sub
 		lagged:  make(map[string]struct{}),
 		lagWake: make(chan struct{}, 1),
 		resync:  r.resyncUpdate,
+		owner:   &r.subs,
+		stats:   &r.stats, // before the bus subscription, whose drops count here
 	}
 	bs, err := pubsub.Subscribe[Update[S, D]](ctx, r.bus, pattern,
 		pubsub.WithBuffer(cfg.buffer),
@@ -155,7 +158,6 @@ func (r *Runtime[E, S, D]) subscribe(ctx context.Context, key string, opts []Sub
 			return nil, err
 		}
 	}
-	s.owner = &r.subs
 	r.subs.add(s)
 	go s.run(ctx, first, skip)
 	return s, nil
@@ -202,6 +204,7 @@ func (r *Runtime[E, S, D]) resyncUpdate(ctx context.Context, key string) (Update
 // markLagged is called by the bus, in the publisher's goroutine, for each
 // update this subscription dropped. It must not block.
 func (s *Subscription[S, D]) markLagged(key string) {
+	s.stats.dropped.Add(1)
 	s.laggedMu.Lock()
 	s.lagged[key] = struct{}{}
 	s.laggedMu.Unlock()
@@ -252,6 +255,7 @@ func (s *Subscription[S, D]) run(ctx context.Context, first []Update[S, D], skip
 			if !s.send(u) {
 				return
 			}
+			s.stats.resyncs.Add(1)
 			skip[key] = seq
 		}
 		select {
