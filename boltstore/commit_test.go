@@ -3,6 +3,7 @@ package boltstore_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
@@ -465,6 +466,10 @@ func TestStore_Stats_Counts(t *testing.T) {
 	st.MeanCommitLatency, st.MaxCommitLatency = 0, 0
 	if st != want {
 		t.Errorf("Stats = %+v\nwant    %+v", st, want)
+	}
+	var fromVar boltstore.Stats
+	if err := json.Unmarshal([]byte(s.Var().String()), &fromVar); err != nil || fromVar.Writes != 5 {
+		t.Errorf("Var() = %s (%v); want JSON Stats with Writes 5", s.Var().String(), err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"expvar"
 	"sync/atomic"
 	"time"
 )
@@ -92,4 +93,10 @@ func (s *Store) Stats() Stats {
 		st.MeanCommitLatency = time.Duration(c.commitNanos.Load() / int64(st.Commits))
 	}
 	return st
+}
+
+// Var returns an expvar.Var that reports Stats as JSON, so that publishing
+// them is one line: expvar.Publish("livefold.store", store.Var()).
+func (s *Store) Var() expvar.Var {
+	return expvar.Func(func() any { return s.Stats() })
 }
