@@ -27,14 +27,15 @@ type config struct {
 	systems       []string      // systems to run; all when empty
 	dir           string        // parent of the temporary directory
 	strict        bool          // exit non-zero on a missed target too
+	cpuProfile    string        // file to write a CPU profile of the run to
 }
 
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	short := fs.Bool("short", false, "smoke run with small counts, a few seconds in all (for CI)")
-	duration := fs.Duration("duration", 0, "length of every timed cell (default 3s, 60ms with -short)")
+	duration := fs.Duration("duration", 0, "length of every timed cell (default 3s, 30ms with -short)")
 	keys := fs.Int("keys", 10_000, "key space of the apply and read workloads")
-	manyKeys := fs.Int("many-keys", 0, "keys of the large key-space and memory workloads (default 1,000,000, 60,000 with -short)")
+	manyKeys := fs.Int("many-keys", 0, "keys of the large key-space and memory workloads (default 1,000,000, 44,000 with -short)")
 	rebuild := fs.Int("rebuild-events", 0, "events folded by one rebuild (default 1,000,000, 20,000 with -short)")
 	fanout := fs.Int("fanout-deliveries", 0, "deliveries per fan-out cell (default 4,000,000, 100,000 with -short)")
 	idle := fs.Int("idle-subs", 10_000, "idle subscriptions in the idle workload")
@@ -42,6 +43,7 @@ func parseFlags(args []string) (config, error) {
 	systems := fs.String("systems", "", "comma-separated systems to run: "+strings.Join(systemNames(), ","))
 	dir := fs.String("dir", "", "directory for the temporary databases (default the system's temp dir)")
 	strict := fs.Bool("strict", false, "exit with status 2 when a target is missed")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -55,10 +57,11 @@ func parseFlags(args []string) (config, error) {
 		idleSubs:      *idle,
 		dir:           *dir,
 		strict:        *strict,
+		cpuProfile:    *cpuProfile,
 	}
 	if *short {
-		c.duration, c.manyKeys, c.rebuildEvents, c.fanoutTotal = 60*time.Millisecond, 60_000, 20_000, 100_000
-		c.keys = min(c.keys, 2_000)
+		c.duration, c.manyKeys, c.rebuildEvents, c.fanoutTotal = 30*time.Millisecond, 44_000, 20_000, 100_000
+		c.keys = min(c.keys, 500)
 	}
 	if *duration > 0 {
 		c.duration = *duration

@@ -7,6 +7,7 @@ require (
 	github.com/livefold/livefold v0.0.0
 	github.com/mattn/go-sqlite3 v1.14.53
 	go.etcd.io/bbolt v1.5.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (

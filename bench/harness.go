@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // harness runs the selected workloads and collects their rows and failed
@@ -18,7 +19,9 @@ type harness struct {
 	progress io.Writer
 	rows     []row
 	failures []string
-	files    int // databases created so far, to name the next
+	files    int           // databases created so far, to name the next
+	fsync    time.Duration // median latency of a 4 KiB write and fsync in dir
+	busWait  time.Duration // how long fan-out subscribers may lag the last publish
 }
 
 func newHarness(cfg config, progress io.Writer) (*harness, error) {
@@ -26,7 +29,12 @@ func newHarness(cfg config, progress io.Writer) (*harness, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &harness{cfg: cfg, dir: dir, progress: progress}, nil
+	h := &harness{cfg: cfg, dir: dir, progress: progress, busWait: busDeadline}
+	if h.fsync, err = probeFsync(dir, 100); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	return h, nil
 }
 
 // close removes every database the harness created.
@@ -47,9 +55,12 @@ func (h *harness) run(ctx context.Context) {
 		"idle":     h.idle,
 	}
 	for _, g := range allGroups() {
-		if h.cfg.runs(g) {
-			workloads[g](ctx)
+		if !h.cfg.runs(g) || ctx.Err() != nil {
+			continue
 		}
+		start := time.Now()
+		workloads[g](ctx)
+		fmt.Fprintf(h.progress, "   (%s took %v)\n", g, time.Since(start).Round(time.Millisecond))
 	}
 }
 

@@ -2,7 +2,9 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -55,6 +57,48 @@ func filesSize(paths []string) int64 {
 	for _, p := range paths {
 		if fi, err := os.Stat(p); err == nil {
 			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// probeFsync returns the median time to write 4 KiB and fsync it, n times,
+// in a file under dir: the floor under every durable commit.
+func probeFsync(dir string, n int) (time.Duration, error) {
+	f, err := os.Create(filepath.Join(dir, "fsync-probe"))
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	page := make([]byte, 4096)
+	lat := make([]time.Duration, n)
+	for i := range lat {
+		start := time.Now()
+		if _, err := f.WriteAt(page, int64(i%16)*4096); err != nil {
+			return 0, err
+		}
+		if err := f.Sync(); err != nil {
+			return 0, err
+		}
+		lat[i] = time.Since(start)
+	}
+	slices.Sort(lat)
+	return lat[n/2], nil
+}
+
+// diskUsage returns the bytes allocated on disk to the files that exist
+// among paths, which is less than their size when they are sparse (bbolt
+// grows its file by truncating it ahead of the data).
+func diskUsage(paths []string) int64 {
+	var n int64
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			n += st.Blocks * 512
 		}
 	}
 	return n

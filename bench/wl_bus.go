@@ -82,8 +82,8 @@ func (h *harness) fanCell(workload, name string, n, msgs int, open func() (wired
 	go func() { wg.Wait(); close(finished) }()
 	select {
 	case <-finished:
-	case <-time.After(busDeadline):
-		pubErr = errors.Join(pubErr, fmt.Errorf("subscribers still waiting %v after the last publish", busDeadline))
+	case <-time.After(h.busWait):
+		pubErr = errors.Join(pubErr, fmt.Errorf("subscribers still waiting %v after the last publish", h.busWait))
 	}
 	elapsed := time.Since(clock.wall)
 	cores := clock.cores()
