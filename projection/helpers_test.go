@@ -3,13 +3,13 @@ package projection_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/livefold/livefold/boltstore"
 	"github.com/livefold/livefold/projection"
+	"github.com/livefold/livefold/projectiontest"
 	"github.com/livefold/livefold/pubsub"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -78,15 +78,8 @@ type env struct {
 // newEnv opens a throw-away store and bus, closed when the test ends.
 func newEnv(t testing.TB, opts ...boltstore.Option) *env {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "livefold.db")
-	st, err := boltstore.Open(path, append([]boltstore.Option{boltstore.WithNoSync()}, opts...)...)
-	require.NoError(t, err)
-	bus := pubsub.New()
-	t.Cleanup(func() {
-		bus.Close()
-		_ = st.Close()
-	})
-	return &env{path: path, store: st, bus: bus}
+	st := projectiontest.OpenStore(t, opts...)
+	return &env{path: st.Path(), store: st, bus: projectiontest.NewBus(t)}
 }
 
 func newCounter(t testing.TB, e *env, opts ...projection.Option) *projection.Runtime[counterEvent, counterState, counterDelta] {
