@@ -1,0 +1,112 @@
+package projection_test
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+)
+
+// The benchmarks run on a NoSync store (newEnv) so that they measure the
+// runtime's own cost: locking, folding, encoding, the cache and the hand-off
+// to the committer, not the disk. The durable figures come from the harness
+// in bench/. counterState is a plain value, so states are copied, not
+// re-decoded.
+
+// BenchmarkApply_OneKey applies from GOMAXPROCS goroutines to one hot key,
+// whose applies fold in order and share commits.
+func BenchmarkApply_OneKey(b *testing.B) {
+	e := newEnv(b)
+	rt := newCounter(b, e)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := rt.Apply(ctx, counterEvent{Key: "hot", Delta: 1}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	snap, err := rt.ReadRequired(ctx, "hot")
+	if err != nil || snap.State.Total != int64(snap.Version) {
+		b.Fatalf("hot key: %+v, %v; want total == version", snap, err)
+	}
+}
+
+// BenchmarkApply_ManyKeys applies from GOMAXPROCS goroutines over 10,000 keys,
+// all of which fit the default cache once touched.
+func BenchmarkApply_ManyKeys(b *testing.B) {
+	const keys = 10_000
+	e := newEnv(b)
+	rt := newCounter(b, e)
+	ctx := context.Background()
+	names := make([]string, keys)
+	for i := range names {
+		names[i] = "k" + strconv.Itoa(i)
+	}
+	var next atomic.Uint64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			k := names[next.Add(1)%keys]
+			if _, err := rt.Apply(ctx, counterEvent{Key: k, Delta: 1}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkApply_Sequential applies from one goroutine to one key: the
+// latency of a lone caller, who never waits for company.
+func BenchmarkApply_Sequential(b *testing.B) {
+	e := newEnv(b)
+	rt := newCounter(b, e)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := rt.Apply(ctx, counterEvent{Key: "solo", Delta: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRead_Cached reads a key whose state is in the cache: a shard lock,
+// a map lookup and a value copy.
+func BenchmarkRead_Cached(b *testing.B) {
+	e := newEnv(b)
+	rt := newCounter(b, e)
+	ctx := context.Background()
+	if _, err := rt.Apply(ctx, counterEvent{Key: "cached", Delta: 7}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		snap, ok, err := rt.Read(ctx, "cached")
+		if err != nil || !ok || snap.State.Total != 7 {
+			b.Fatalf("Read = %+v, %v, %v; want total 7", snap, ok, err)
+		}
+	}
+}
+
+// BenchmarkApplyBatch_1000 applies batches of 1000 events over 1000 keys in
+// one transaction each, and reports events per second.
+func BenchmarkApplyBatch_1000(b *testing.B) {
+	const size = 1000
+	e := newEnv(b)
+	rt := newCounter(b, e)
+	ctx := context.Background()
+	batch := make([]counterEvent, size)
+	for i := range batch {
+		batch[i] = counterEvent{Key: "k" + strconv.Itoa(i), Delta: 1}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := rt.ApplyBatch(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "events/s")
+}
