@@ -40,7 +40,7 @@ func parseFlags(args []string) (config, error) {
 	fanout := fs.Int("fanout-deliveries", 0, "deliveries per fan-out cell (default 4,000,000, 100,000 with -short)")
 	idle := fs.Int("idle-subs", 10_000, "idle subscriptions in the idle workload")
 	only := fs.String("only", "", "comma-separated workload groups to run: "+strings.Join(allGroups(), ","))
-	systems := fs.String("systems", "", "comma-separated systems to run: "+strings.Join(systemNames(), ","))
+	systems := fs.String("systems", "", "comma-separated systems to run (default all but livefold-nofreelistsync): "+strings.Join(systemNames(), ","))
 	dir := fs.String("dir", "", "directory for the temporary databases (default the system's temp dir)")
 	strict := fs.Bool("strict", false, "exit with status 2 when a target is missed")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -106,6 +106,11 @@ func splitList(s string, known []string, what string) ([]string, error) {
 
 func (c config) runs(group string) bool { return len(c.only) == 0 || slices.Contains(c.only, group) }
 
-func (c config) uses(system string) bool {
-	return len(c.systems) == 0 || slices.Contains(c.systems, system)
+// uses reports whether a system runs: when -systems names it, or, for a
+// system that is not optional, when -systems is not given.
+func (c config) uses(system string, optional bool) bool {
+	if len(c.systems) == 0 {
+		return !optional
+	}
+	return slices.Contains(c.systems, system)
 }

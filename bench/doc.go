@@ -21,7 +21,13 @@
 //   - bolt-naive: bbolt with one db.Update per event (or per batch), JSON
 //     state, the same per-key mutex.
 //   - livefold: projection.Runtime over boltstore with fsync on every commit
-//     (no WithNoSync) and a bus without subscribers.
+//     (no WithNoSync) and a bus without subscribers. Its rows note the
+//     store's group commit (commits/s, requests per commit, commit latency,
+//     how busy the committer was) and the runtime's cache hit rate.
+//   - livefold-nofreelistsync: livefold with boltstore.WithNoFreelistSync,
+//     still durable; run only when -systems names it.
+//   - livefold-pubsub and cskr-pubsub (github.com/cskr/pubsub/v2) in the
+//     fan-out and idle-subscription workloads.
 //
 // # Checks
 //

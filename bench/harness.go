@@ -68,7 +68,7 @@ func (h *harness) run(ctx context.Context) {
 func (h *harness) kinds() []systemKind {
 	var out []systemKind
 	for _, k := range systemKinds() {
-		if h.cfg.uses(k.name) {
+		if h.cfg.uses(k.name, k.optional) {
 			out = append(out, k)
 		}
 	}

@@ -31,7 +31,12 @@ type livefoldSystem struct {
 }
 
 func openLivefold(path string, o openOptions) (system, error) {
-	store, err := boltstore.Open(path)
+	return openLivefoldWith(path, o)
+}
+
+// openLivefoldWith opens a livefold system whose store has extra options.
+func openLivefoldWith(path string, o openOptions, storeOpts ...boltstore.Option) (system, error) {
+	store, err := boltstore.Open(path, storeOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -71,18 +76,24 @@ func (l *livefoldSystem) rebuild(ctx context.Context, key string, events iter.Se
 // transaction and its fsync, and how long a commit took.
 func (l *livefoldSystem) note(elapsed time.Duration) string {
 	st := l.store.Stats()
+	rs := l.rt.Stats()
+	cache := ""
+	if n := rs.CacheHits + rs.CacheMisses; n > 0 {
+		cache = fmt.Sprintf(", cache hits %.0f%%", 100*float64(rs.CacheHits)/float64(n))
+	}
 	if st.Commits == 0 {
-		return "no commits"
+		return "no commits" + cache
 	}
 	// busy is the share of the run the committer spent inside transactions:
 	// near 100% means commits (their fsync) were the bottleneck.
 	busy := float64(st.Commits) * float64(st.MeanCommitLatency) / float64(elapsed)
-	return fmt.Sprintf("%.0f commits/s, %.1f req/commit (max %d), commit %.2f ms (max %.1f), committer busy %.0f%%",
+	return fmt.Sprintf("%.0f commits/s, %.1f req/commit (max %d), commit %.2f ms (max %.1f), committer busy %.0f%%%s",
 		float64(st.Commits)/elapsed.Seconds(), st.MeanBatchRequests, st.MaxBatchRequests,
-		float64(st.MeanCommitLatency.Microseconds())/1000, float64(st.MaxCommitLatency.Microseconds())/1000, 100*busy)
+		float64(st.MeanCommitLatency.Microseconds())/1000, float64(st.MaxCommitLatency.Microseconds())/1000, 100*busy, cache)
 }
 
 func (l *livefoldSystem) close() error {
+	l.rt.Close()
 	l.bus.Close()
 	return l.store.Close()
 }

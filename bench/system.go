@@ -4,6 +4,8 @@ import (
 	"context"
 	"iter"
 	"time"
+
+	"github.com/livefold/livefold/boltstore"
 )
 
 // system is one implementation of the benchmarked read model.
@@ -36,6 +38,8 @@ type systemKind struct {
 	// files lists the files that make up a database at path, for its size.
 	files func(path string) []string
 	open  func(path string, o openOptions) (system, error)
+	// optional systems run only when -systems names them.
+	optional bool
 }
 
 // baseline is the system every ratio is computed against.
@@ -53,6 +57,11 @@ func systemKinds() []systemKind {
 		}},
 		{name: "bolt-naive", files: oneFile, open: openBoltNaive},
 		{name: "livefold", files: oneFile, open: openLivefold},
+		// Still durable: only bbolt's freelist is not written per commit,
+		// and is rebuilt by scanning the file on open.
+		{name: "livefold-nofreelistsync", files: oneFile, optional: true, open: func(path string, o openOptions) (system, error) {
+			return openLivefoldWith(path, o, boltstore.WithNoFreelistSync())
+		}},
 	}
 }
 
