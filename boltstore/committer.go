@@ -31,6 +31,10 @@ type committer struct {
 	nameBuf []byte
 	// buckets caches the transaction's bucket handles; nil means absent.
 	buckets map[string]*bolt.Bucket
+	// cursors caches one cursor per bucket for the Expect checks: a Seek
+	// rebuilds the cursor's path from the root, also after Puts, and reusing
+	// the cursor reuses its path's memory.
+	cursors map[*bolt.Bucket]*bolt.Cursor
 }
 
 func newCommitter(s *Store) *committer {
@@ -38,6 +42,7 @@ func newCommitter(s *Store) *committer {
 		s:       s,
 		batch:   make([]request, 0, min(s.cfg.maxBatch, 256)),
 		buckets: make(map[string]*bolt.Bucket),
+		cursors: make(map[*bolt.Bucket]*bolt.Cursor),
 	}
 }
 
@@ -174,7 +179,12 @@ func (c *committer) check(tx *bolt.Tx, w *Write) error {
 	var actual uint64
 	if b != nil {
 		c.keyBuf = append(c.keyBuf[:0], w.Key...)
-		k, v := b.Cursor().Seek(c.keyBuf)
+		cur := c.cursors[b]
+		if cur == nil {
+			cur = b.Cursor()
+			c.cursors[b] = cur
+		}
+		k, v := cur.Seek(c.keyBuf)
 		if k != nil && bytes.Equal(k, c.keyBuf) {
 			if v == nil {
 				return &CorruptError{Bucket: w.Bucket, Key: w.Key, Reason: "key holds a nested bucket, not a record"}
@@ -218,6 +228,7 @@ func (c *committer) bucket(tx *bolt.Tx, name string, create bool) (*bolt.Bucket,
 // resetTx forgets everything tied to the finished transaction.
 func (c *committer) resetTx() {
 	clear(c.buckets)
+	clear(c.cursors)
 	if cap(c.arena) > maxRetainedArena {
 		c.arena = nil
 	} else {

@@ -189,6 +189,16 @@ func checkDuplicates(writes []Write) error {
 		}
 		return nil
 	}
+	// Writes in strictly ascending order, as a runtime's batch submits them,
+	// cannot repeat a key.
+	ascending := true
+	for i := 1; i < len(writes) && ascending; i++ {
+		a, b := &writes[i-1], &writes[i]
+		ascending = a.Bucket < b.Bucket || (a.Bucket == b.Bucket && a.Key < b.Key)
+	}
+	if ascending {
+		return nil
+	}
 	seen := make(map[bk]struct{}, len(writes))
 	for i := range writes {
 		k := bk{writes[i].Bucket, writes[i].Key}

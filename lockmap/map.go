@@ -25,7 +25,10 @@ type Map[K comparable] struct {
 
 // New returns an empty Map.
 func New[K comparable]() *Map[K] {
-	m := &Map[K]{entries: xsync.NewMapOf[K, *entry]()}
+	// Grow-only: the table keeps the capacity of the most keys ever held at
+	// once, instead of shrinking and regrowing each time a burst of keys (a
+	// batch locking a thousand) comes and goes. Entries are still removed.
+	m := &Map[K]{entries: xsync.NewMapOf[K, *entry](xsync.WithGrowOnly())}
 	m.spares.New = newEntry
 	return m
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/livefold/livefold/boltstore"
 )
@@ -286,22 +287,33 @@ func (r *Runtime[E, S, D]) applyBatch(ctx context.Context, events []E) (uint64, 
 	if len(events) == 0 {
 		return 0, nil
 	}
-	byKey := make(map[string][]E)
-	for _, ev := range events {
+	// Group the events by key, keeping their order within a key, and sort
+	// the keys: locks are taken in key order so that batches cannot
+	// deadlock each other, and the store gets its writes in key order.
+	type keyed struct {
+		key string
+		ev  E
+	}
+	items := make([]keyed, len(events))
+	for i, ev := range events {
 		k, err := r.keyOf(ev)
 		if err != nil {
 			return 0, err
 		}
-		byKey[k] = append(byKey[k], ev)
+		items[i] = keyed{k, ev}
 	}
-	// Locks are taken in key order so that batches cannot deadlock each other.
-	order := make([]string, 0, len(byKey))
-	for k := range byKey {
-		order = append(order, k)
+	slices.SortStableFunc(items, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	sorted := make([]E, len(items))
+	var runs []keyRun
+	for i, it := range items {
+		sorted[i] = it.ev
+		if i == 0 || it.key != items[i-1].key {
+			runs = append(runs, keyRun{key: it.key, start: i})
+		}
+		runs[len(runs)-1].end = i + 1
 	}
-	slices.Sort(order)
 	for {
-		c, err := r.foldBatch(ctx, order, byKey)
+		c, err := r.foldBatch(ctx, runs, sorted)
 		if errors.Is(err, errDupInFlight) {
 			<-c.result
 			r.putReq(c)
@@ -326,11 +338,17 @@ func (r *Runtime[E, S, D]) applyBatch(ctx context.Context, events []E) (uint64, 
 	}
 }
 
+// keyRun is the events of one key in a sorted batch: events[start:end].
+type keyRun struct {
+	key        string
+	start, end int
+}
+
 // foldBatch locks every key of a batch, folds its events and queues the
 // result; see foldAndSubmit for what it returns.
-func (r *Runtime[E, S, D]) foldBatch(ctx context.Context, order []string, byKey map[string][]E) (*commitReq[E, S, D], error) {
-	unlocks := make([]func(), 0, len(order))
-	pinned := make([]*entry[S, D], 0, len(order))
+func (r *Runtime[E, S, D]) foldBatch(ctx context.Context, runs []keyRun, events []E) (*commitReq[E, S, D], error) {
+	unlocks := make([]func(), 0, len(runs))
+	pinned := make([]*entry[S, D], 0, len(runs))
 	defer func() {
 		for _, e := range pinned {
 			r.unpin(e)
@@ -339,24 +357,24 @@ func (r *Runtime[E, S, D]) foldBatch(ctx context.Context, order []string, byKey 
 			u()
 		}
 	}()
-	for _, k := range order {
-		u, err := r.locks.LockContext(ctx, k)
+	for _, run := range runs {
+		u, err := r.locks.LockContext(ctx, run.key)
 		if err != nil {
-			return nil, fmt.Errorf("projection %q, key %q: %w", r.name, k, err)
+			return nil, fmt.Errorf("projection %q, key %q: %w", r.name, run.key, err)
 		}
 		unlocks = append(unlocks, u)
 	}
 	c := r.getReq()
-	for _, k := range order {
-		e, err := r.pin(ctx, k)
+	for _, run := range runs {
+		e, err := r.pin(ctx, run.key)
 		if err != nil {
 			r.putReq(c)
 			return nil, err
 		}
 		pinned = append(pinned, e)
-		p, base, err := r.foldPart(c, e, byKey[k])
+		p, base, err := r.foldPart(c, e, events[run.start:run.end])
 		if errors.Is(err, errDupInFlight) {
-			c, _, err = r.barrier(ctx, c, k, err)
+			c, _, err = r.barrier(ctx, c, run.key, err)
 			return c, err
 		}
 		if err != nil {
@@ -364,7 +382,7 @@ func (r *Runtime[E, S, D]) foldBatch(ctx context.Context, order []string, byKey 
 			return nil, err
 		}
 		if p != nil {
-			c.writes = append(c.writes, r.write(k, base, p.rec))
+			c.writes = append(c.writes, r.write(run.key, base, p.rec))
 		}
 	}
 	if len(c.parts) == 0 {

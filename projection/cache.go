@@ -55,7 +55,6 @@ type entry[S, D any] struct {
 
 	history    []Update[S, D] // ring of the most recent updates, oldest at histStart
 	histStart  int
-	histLen    int
 	prev, next *entry[S, D]
 }
 
@@ -119,21 +118,17 @@ func (sh *shard[S, D]) insertLocked(e *entry[S, D]) {
 	}
 }
 
-// addHistoryLocked appends u to e's ring of recent updates.
+// addHistoryLocked appends u to e's ring of recent updates. The ring grows
+// with use up to size, so keys updated once cost one slot, not size.
 func (e *entry[S, D]) addHistoryLocked(u Update[S, D], size int) {
-	if size == 0 {
-		return
+	switch {
+	case size == 0:
+	case len(e.history) < size:
+		e.history = append(e.history, u)
+	default:
+		e.history[e.histStart] = u
+		e.histStart = (e.histStart + 1) % size
 	}
-	if e.history == nil {
-		e.history = make([]Update[S, D], size)
-	}
-	if e.histLen < size {
-		e.history[(e.histStart+e.histLen)%size] = u
-		e.histLen++
-		return
-	}
-	e.history[e.histStart] = u
-	e.histStart = (e.histStart + 1) % size
 }
 
 // replayLocked returns the updates that follow version since, oldest first,
@@ -144,12 +139,13 @@ func (e *entry[S, D]) replayLocked(since uint64) ([]Update[S, D], bool) {
 		return nil, true
 	}
 	n := len(e.history)
-	for i := e.histLen - 1; i >= 0; i-- {
-		u := e.history[(e.histStart+i)%n]
+	at := func(i int) Update[S, D] { return e.history[(e.histStart+i)%n] }
+	for i := n - 1; i >= 0; i-- {
+		u := at(i)
 		if (u.Kind == KindDelta && u.Version == since+1) || u.Kind == KindRebuild || u.Kind == KindDeleted {
-			out := make([]Update[S, D], 0, e.histLen-i)
-			for j := i; j < e.histLen; j++ {
-				out = append(out, e.history[(e.histStart+j)%n])
+			out := make([]Update[S, D], 0, n-i)
+			for j := i; j < n; j++ {
+				out = append(out, at(j))
 			}
 			return out, true
 		}
