@@ -217,7 +217,7 @@ func wantErr(t *testing.T, call string, err, want error) {
 func checkRead(t *testing.T, key string, snap projection.Snapshot[modelState], ok bool, mk *modelKey) {
 	t.Helper()
 	if ok != mk.exists || snap.Version != mk.version || snap.State != mk.state {
-		t.Fatalf("Read(%q) = %+v, %v; want %+v, version %d, %v", key, snap.State, ok, mk.state, mk.version, mk.exists)
+		t.Fatalf("Read(%q) = %+v, version %d, %v; want %+v, version %d, %v", key, snap.State, snap.Version, ok, mk.state, mk.version, mk.exists)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -707,4 +708,43 @@ func TestRuntime_Read_OldSchemaSnapshotDecodes(t *testing.T) {
 	snap1, err := back.ReadRequired(ctx, "ada")
 	require.NoError(t, err)
 	require.Equal(t, profileV1{Name: "user-ada", Visits: 4, Score: 65, Tags: []string{"red", "green", "blue"}}, snap1.State)
+}
+
+// Ensure that state bytes announcing a huge map or array behind a valid
+// checksum (which only a writer that computes checksums can produce) are
+// ErrCorrupt and cost a bounded allocation, not the announced 4 G elements.
+func TestRuntime_Read_AllocationBombIsBounded(t *testing.T) {
+	bombs := [][]byte{
+		[]byte("\x82\xa4Tags\xdf\xff\xff\xff\xff\xa5Order\x90"),
+		[]byte("\x81\xa5Order\xdd\xff\xff\xff\xff"),
+		[]byte("\x81\xa5Order\x91\xdb\xff\xff\xff\xff"),
+	}
+	for i, state := range bombs {
+		path := filepath.Join(t.TempDir(), "bomb.db")
+		st := openAt(t, path)
+		rt, err := projection.New(st, nil, tags{})
+		require.NoError(t, err)
+		_, err = rt.Apply(ctxT(t), counterEvent{Key: "k", Delta: 1})
+		require.NoError(t, err)
+		rt.Close()
+		require.NoError(t, st.Close())
+		rewriteRaw(t, path, tags{}.Name(), "k", func(v []byte) []byte {
+			r, err := boltstore.DecodeRecord(v)
+			require.NoError(t, err)
+			r.State = state
+			return boltstore.EncodeRecord(nil, r)
+		})
+
+		st = openAt(t, path)
+		rt, err = projection.New(st, nil, tags{})
+		require.NoError(t, err)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, _, err = rt.Read(ctxT(t), "k")
+		runtime.ReadMemStats(&after)
+		requireCorrupt(t, err, tags{}.Name(), "k")
+		require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(256<<20), "bomb %d", i)
+		rt.Close()
+		require.NoError(t, st.Close())
+	}
 }
