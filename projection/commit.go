@@ -120,6 +120,9 @@ func (c *commitReq[E, S, D]) onDone(err error) {
 		e.inflight--
 		if err == nil {
 			e.committed = p.rec
+			if len(p.updates) == 0 {
+				r.lateSubscriberLocked(e, p)
+			}
 			for _, u := range p.updates {
 				u.seq = r.seq.Add(1)
 				e.addHistoryLocked(u, r.cfg.history)
@@ -134,6 +137,22 @@ func (c *commitReq[E, S, D]) onDone(err error) {
 		e.sh.mu.Unlock()
 	}
 	c.result <- err
+}
+
+// lateSubscriberLocked covers a subscriber that arrived between the fold,
+// which built no updates because nobody listened and no history is kept, and
+// the commit: its initial state predates this commit, so it gets the
+// committed state as a resync.
+func (r *Runtime[E, S, D]) lateSubscriberLocked(e *entry[S, D], p *commitPart[S, D]) {
+	if r.bus == nil || !pubsub.HasSubscribers(r.bus, e.channel) {
+		return
+	}
+	st, err := r.codec.clone(p.rec.state, p.rec.bytes)
+	if err != nil {
+		r.cfg.logger.Error("projection: cannot copy a committed state", "projection", r.name, "key", e.key, "err", err)
+		return
+	}
+	p.updates = append(p.updates, Update[S, D]{Key: e.key, Kind: KindResync, Version: p.rec.version, State: st})
 }
 
 // publish sends u on channel. It never blocks unless a raw bus subscriber on

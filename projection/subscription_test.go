@@ -290,3 +290,32 @@ func TestRuntime_Subscribe_Ending(t *testing.T) {
 		require.ErrorIs(t, err, projection.ErrInvalidKey)
 	})
 }
+
+// Ensure that with no history kept, a subscriber that arrives while an
+// apply is between its fold and its commit still ends on the committed
+// state.
+func TestRuntime_Subscribe_ArrivesDuringCommitWithoutHistory(t *testing.T) {
+	e := newEnv(t)
+	fs := &faultStore{Store: e.store, submits: make(chan struct{}, 4)}
+	rt, err := projection.New(fs, e.bus, counter{}, projection.WithHistory(0))
+	require.NoError(t, err)
+	ctx := ctxT(t)
+	started, release := fs.holdNext()
+	applied := make(chan error, 1)
+	go func() {
+		_, err := rt.Apply(ctx, counterEvent{Delta: 7})
+		applied <- err
+	}()
+	<-started // folded with nobody listening, commit in progress
+	sub, err := rt.Subscribe(ctx, "default-key", projection.WithInitialState())
+	require.NoError(t, err)
+	defer sub.Close()
+	release()
+	require.NoError(t, <-applied)
+	var last projection.Update[counterState, counterDelta]
+	for last.Version < 1 {
+		last = next(t, sub)
+	}
+	require.Equal(t, uint64(1), last.Version)
+	require.Equal(t, int64(7), last.State.Total)
+}
