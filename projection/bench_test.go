@@ -110,3 +110,27 @@ func BenchmarkApplyBatch_1000(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkRebuild_10000Events rebuilds one key from 10,000 events and
+// reports the cost per event folded.
+func BenchmarkRebuild_10000Events(b *testing.B) {
+	const n = 10_000
+	e := newEnv(b)
+	rt := newCounter(b, e)
+	ctx := context.Background()
+	events := func(yield func(counterEvent) bool) {
+		for range n {
+			if !yield(counterEvent{Key: "rebuilt", Delta: 1}) {
+				return
+			}
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := rt.Rebuild(ctx, "rebuilt", events)
+		if err != nil || s.Total != n {
+			b.Fatalf("Rebuild = %+v, %v; want total %d", s, err, n)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/event")
+}
