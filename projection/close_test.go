@@ -1,6 +1,7 @@
 package projection_test
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"testing"
@@ -102,4 +103,20 @@ func TestRuntime_Stats(t *testing.T) {
 	var fromVar projection.Stats
 	require.NoError(t, json.Unmarshal([]byte(rt.Var().String()), &fromVar))
 	require.Equal(t, s.Applies, fromVar.Applies)
+}
+
+// Ensure that a subscription keeps the first reason it ended for, even when
+// the runtime closes afterwards while its Err is being read.
+func TestRuntime_Close_KeepsFirstSubscriptionReason(t *testing.T) {
+	rt := newCounter(t, newEnv(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	sub, err := rt.Subscribe(ctx, "k")
+	require.NoError(t, err)
+	cancel()
+	<-sub.Done()
+	reading := make(chan error, 1)
+	go func() { reading <- sub.Err() }()
+	rt.Close()
+	require.ErrorIs(t, <-reading, context.Canceled)
+	require.ErrorIs(t, sub.Err(), context.Canceled)
 }

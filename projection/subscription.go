@@ -35,11 +35,14 @@ type Subscription[S, D any] struct {
 	// KindDeleted) update with the seq it was current at.
 	resync func(ctx context.Context, key string) (Update[S, D], uint64, error)
 
-	err error // why the goroutine ended, if not the bus's reason; written before done is closed
+	owner *subscriptions // the runtime's set, left when the goroutine ends
+	stats *counters      // the runtime's, for drops and resyncs
 
-	owner    *subscriptions // the runtime's set, left when the goroutine ends
-	stats    *counters      // the runtime's, for drops and resyncs
-	closeErr error          // the reason given to end; written once before stop is closed
+	// reasonMu guards reason, why the subscription ended: the first one
+	// given wins, and the goroutine fills in the bus's reason when it ends
+	// if no other was given.
+	reasonMu sync.Mutex
+	reason   error
 }
 
 // C returns the channel of updates. It is closed when the subscription ends:
@@ -60,13 +63,19 @@ func (s *Subscription[S, D]) Err() error {
 	default:
 		return nil
 	}
-	if s.err != nil {
-		return s.err
+	s.reasonMu.Lock()
+	defer s.reasonMu.Unlock()
+	return s.reason
+}
+
+// endedBecause records err as why the subscription ended, unless a reason
+// was recorded before.
+func (s *Subscription[S, D]) endedBecause(err error) {
+	s.reasonMu.Lock()
+	if s.reason == nil {
+		s.reason = err
 	}
-	if s.closeErr != nil {
-		return s.closeErr
-	}
-	return s.bus.Err()
+	s.reasonMu.Unlock()
 }
 
 // Close ends the subscription and waits until its goroutine has ended. It is
@@ -78,7 +87,9 @@ func (s *Subscription[S, D]) Close() { s.end(nil) }
 // for its goroutine.
 func (s *Subscription[S, D]) end(reason error) {
 	s.once.Do(func() {
-		s.closeErr = reason
+		if reason != nil {
+			s.endedBecause(reason)
+		}
 		s.bus.Close()
 		close(s.stop)
 	})
@@ -236,6 +247,7 @@ func (s *Subscription[S, D]) run(ctx context.Context, first []Update[S, D], skip
 	defer close(s.done)
 	defer close(s.out)
 	defer s.owner.remove(s)
+	defer func() { s.endedBecause(s.bus.Err()) }()
 	for _, u := range first {
 		if !s.send(u) {
 			return
@@ -247,7 +259,7 @@ func (s *Subscription[S, D]) run(ctx context.Context, first []Update[S, D], skip
 			u, seq, err := s.resync(ctx, key)
 			if err != nil {
 				if s.bus.Err() == nil {
-					s.err = fmt.Errorf("projection: resync of key %q: %w", key, err)
+					s.endedBecause(fmt.Errorf("projection: resync of key %q: %w", key, err))
 				}
 				s.bus.Close()
 				return
