@@ -63,6 +63,9 @@ func (c *codec[S]) decode(b []byte) (s S, err error) {
 			err = fmt.Errorf("%w: decoder panicked: %v", ErrCorrupt, r)
 		}
 	}()
+	if err := checkWellFormed(b); err != nil {
+		return s, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
 	if err := msgpack.Unmarshal(b, &s); err != nil {
 		return s, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
