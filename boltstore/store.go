@@ -134,3 +134,8 @@ func (s *Store) Close() error {
 	}
 	return s.closeErr
 }
+
+// Closed reports whether Close has begun; from then on every call returns
+// ErrClosed. It lets layers that answer from their own caches, such as a
+// projection runtime, honour a closed store too.
+func (s *Store) Closed() bool { return s.isClosed.Load() }

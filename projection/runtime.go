@@ -149,6 +149,9 @@ func (r *Runtime[E, S, D]) readCommitted(ctx context.Context, key string) (snap 
 	if err := ValidKey(key); err != nil {
 		return snap, false, 0, err
 	}
+	if c, ok := r.store.(closedReporter); ok && c.Closed() {
+		return snap, false, 0, fmt.Errorf("%w: projection %q, key %q", ErrClosed, r.name, key)
+	}
 	sh := r.cache.shardOf(key)
 	for {
 		sh.mu.Lock()

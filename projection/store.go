@@ -18,3 +18,10 @@ type Store interface {
 	Get(ctx context.Context, bucket, key string) (boltstore.Record, bool, error)
 	Submit(ctx context.Context, writes []boltstore.Write, done func(error)) error
 }
+
+// closedReporter is implemented by stores that can say they are closed, as
+// *boltstore.Store does; a Runtime then refuses reads it could answer from
+// its cache once its store is closed, like every other call.
+type closedReporter interface {
+	Closed() bool
+}
