@@ -171,8 +171,8 @@ func TestRuntime_Read_EveryBitFlipIsDetected(t *testing.T) {
 
 // Ensure that a record with a valid checksum around state bytes that are not
 // a msgpack encoding of the state type (or would allocate without bound) is
-// ErrCorrupt naming projection and key, never a panic, and that a Rebuild
-// repairs it.
+// ErrCorrupt naming projection and key, never a panic, that the runtime's
+// Verify lists it, and that a Rebuild repairs it.
 func TestRuntime_Read_UndecodableStateIsErrCorrupt(t *testing.T) {
 	garbage := map[string][]byte{
 		"never-used byte":    {0xc1},
@@ -204,6 +204,11 @@ func TestRuntime_Read_UndecodableStateIsErrCorrupt(t *testing.T) {
 			bad, err := st.Verify(ctx)
 			require.NoError(t, err)
 			require.Empty(t, bad, "the record itself is intact; only its state does not decode")
+			damaged, err := rt.Verify(ctx)
+			require.NoError(t, err)
+			require.Len(t, damaged, 1, "the runtime decodes states, so it finds the key")
+			require.Equal(t, "k", damaged[0].Key)
+			requireCorrupt(t, damaged[0].Err, counter{}.Name(), "k")
 			_, _, err = rt.Read(ctx, "k")
 			requireCorrupt(t, err, counter{}.Name(), "k")
 			_, err = rt.Apply(ctx, counterEvent{Key: "k", Delta: 1})
@@ -218,6 +223,9 @@ func TestRuntime_Read_UndecodableStateIsErrCorrupt(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, counterState{Total: 7}, snap.State)
 			require.Equal(t, uint64(1), snap.Version)
+			damaged, err = rt.Verify(ctx)
+			require.NoError(t, err)
+			require.Empty(t, damaged)
 		})
 	}
 }

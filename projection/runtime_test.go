@@ -394,3 +394,23 @@ func TestKind_String(t *testing.T) {
 		require.Equal(t, want, k.String())
 	}
 }
+
+// Ensure that Verify finds nothing wrong in a healthy store and says so
+// plainly when its store cannot walk a bucket.
+func TestRuntime_Verify_HealthyAndUnsupported(t *testing.T) {
+	e := newEnv(t)
+	rt := newCounter(t, e)
+	ctx := ctxT(t)
+	for _, k := range []string{"a", "b"} {
+		_, err := rt.Apply(ctx, counterEvent{Key: k, Delta: 1})
+		require.NoError(t, err)
+	}
+	damaged, err := rt.Verify(ctx)
+	require.NoError(t, err)
+	require.Empty(t, damaged)
+
+	wrapped, err := projection.New(&faultStore{Store: e.store}, nil, counter{})
+	require.NoError(t, err)
+	_, err = wrapped.Verify(ctx)
+	require.ErrorIs(t, err, projection.ErrUnsupported)
+}
