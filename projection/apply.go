@@ -29,8 +29,9 @@ import (
 //
 // Errors, with nothing changed: ErrInvalidKey, ErrApplyPanic (Key or Apply
 // panicked), ErrEncode, ErrCorrupt (the stored snapshot cannot be read),
-// ErrDuplicate, ErrGap, ErrClosed, ctx errors, and commit failures from the
-// store.
+// ErrDuplicate, ErrGap, ErrClosed, ctx errors, commit failures from the store
+// (boltstore.ErrCommit), and ErrAborted when an apply this one was folded on
+// failed to commit.
 func (r *Runtime[E, S, D]) Apply(ctx context.Context, event E) (uint64, error) {
 	if err := r.enter(); err != nil {
 		return 0, err

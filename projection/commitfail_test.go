@@ -51,6 +51,8 @@ func TestRuntime_Apply_FailedCommitRollsBackItsLineage(t *testing.T) {
 		require.Error(t, err, "apply %d folded on a failed commit must fail", i)
 	}
 	require.ErrorIs(t, errs[0], errInjected)
+	require.ErrorIs(t, errs[1], projection.ErrAborted)
+	require.ErrorIs(t, errs[2], projection.ErrAborted)
 
 	snap, err := rt.ReadRequired(ctx, "default-key")
 	require.NoError(t, err)

@@ -21,6 +21,10 @@ var (
 	// ErrApplyPanic: the projection's Apply or Key panicked. The panic was
 	// recovered; state and version are unchanged. See [PanicError].
 	ErrApplyPanic = errors.New("projection: projection code panicked")
+	// ErrAborted: the apply was folded on an earlier apply of the same key
+	// whose commit failed, so it failed too and changed nothing. Retrying
+	// it folds it on the committed state.
+	ErrAborted = errors.New("projection: aborted after an earlier apply of the key failed to commit")
 	// ErrClosed: the store is closed.
 	ErrClosed = errors.New("projection: store closed")
 	// ErrCorrupt: a stored snapshot is damaged or cannot be decoded into S.

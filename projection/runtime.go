@@ -243,6 +243,10 @@ func (r *Runtime[E, S, D]) storeErr(key string, err error) error {
 		return fmt.Errorf("%w: %s: %w", ErrClosed, where, err)
 	case errors.Is(err, boltstore.ErrCorrupt) && key != "":
 		return r.corrupt(key, err)
+	case errors.Is(err, boltstore.ErrConflict):
+		// The runtime always expects the version its fold built on, so a
+		// conflict means that version's commit failed.
+		return fmt.Errorf("%w: %s: %w", ErrAborted, where, err)
 	default:
 		return fmt.Errorf("%s: %w", where, err)
 	}
