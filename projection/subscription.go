@@ -284,6 +284,12 @@ func (s *Subscription[S, D]) run(ctx context.Context, first []Update[S, D], skip
 			if !s.send(u) {
 				return
 			}
+			if len(in) == 0 {
+				// Every update older than a resync was published before
+				// the resync read the state, so it was in the buffer then:
+				// with the buffer empty, none is left to skip.
+				clear(skip)
+			}
 		case <-s.lagWake:
 		case <-s.stop:
 			return
