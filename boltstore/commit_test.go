@@ -463,7 +463,10 @@ func TestStore_Stats_Counts(t *testing.T) {
 	if st.MeanCommitLatency <= 0 || st.MaxCommitLatency < st.MeanCommitLatency {
 		t.Errorf("commit latency mean %v max %v; want 0 < mean <= max", st.MeanCommitLatency, st.MaxCommitLatency)
 	}
-	st.MeanCommitLatency, st.MaxCommitLatency = 0, 0
+	if st.LogBytes <= 0 {
+		t.Errorf("LogBytes = %d; want the frames of two commits", st.LogBytes)
+	}
+	st.MeanCommitLatency, st.MaxCommitLatency, st.LogBytes = 0, 0, 0
 	if st != want {
 		t.Errorf("Stats = %+v\nwant    %+v", st, want)
 	}

@@ -35,6 +35,9 @@ type committer struct {
 	// rebuilds the cursor's path from the root, also after Puts, and reusing
 	// the cursor reuses its path's memory.
 	cursors map[*bolt.Bucket]*bolt.Cursor
+	// wal is the state of the logged commit path, used when the Store has a
+	// write-ahead log.
+	wal walState
 }
 
 func newCommitter(s *Store) *committer {
@@ -43,6 +46,7 @@ func newCommitter(s *Store) *committer {
 		batch:   make([]request, 0, min(s.cfg.maxBatch, 256)),
 		buckets: make(map[string]*bolt.Bucket),
 		cursors: make(map[*bolt.Bucket]*bolt.Cursor),
+		wal:     newWALState(),
 	}
 }
 
@@ -56,6 +60,11 @@ func (c *committer) run() {
 	for {
 		req, ok := <-c.s.queue
 		if !ok {
+			if c.s.wal != nil {
+				// Fold the log in before the file closes, so the file
+				// alone holds every commit.
+				c.s.finalCheckpoint = c.checkpoint()
+			}
 			return
 		}
 		c.batch = append(c.batch[:0], req)
@@ -71,7 +80,11 @@ func (c *committer) run() {
 				break drain
 			}
 		}
-		c.commit()
+		if c.s.wal != nil {
+			c.commitLogged()
+		} else {
+			c.commit()
+		}
 		c.complete()
 		clear(c.batch) // drop references to callers' writes and callbacks
 		c.batch = c.batch[:0]
@@ -80,17 +93,8 @@ func (c *committer) run() {
 
 // commit runs one transaction for the whole batch and fills c.errs.
 func (c *committer) commit() {
-	if n := len(c.batch); cap(c.errs) < n {
-		c.errs = make([]error, n, cap(c.batch))
-	} else {
-		c.errs = c.errs[:n] // all nil: complete cleared them
-	}
-	writes := 0
-	for i := range c.batch {
-		writes += len(c.batch[i].writes)
-	}
+	writes, _ := c.prepareErrs()
 	st := &c.s.stats
-	st.recordBatch(len(c.batch), writes)
 	if writes == 0 {
 		return // only empty requests: nothing to write, nothing to fsync
 	}

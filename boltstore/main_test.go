@@ -21,6 +21,8 @@ var configs = []struct {
 }{
 	{"durable", nil},
 	{"nosync", []boltstore.Option{boltstore.WithNoSync()}},
+	{"durable-nowal", []boltstore.Option{boltstore.WithoutWAL()}},
+	{"nosync-nowal", []boltstore.Option{boltstore.WithNoSync(), boltstore.WithoutWAL()}},
 }
 
 // eachConfig runs fn once per configuration in configs.

@@ -24,6 +24,8 @@ type config struct {
 	initialMmapSize int
 	queueSize       int
 	logger          *slog.Logger
+	noWAL           bool
+	walSize         int
 }
 
 func defaultConfig() config {
@@ -31,6 +33,7 @@ func defaultConfig() config {
 		openTimeout: DefaultOpenTimeout,
 		maxBatch:    DefaultMaxBatch,
 		queueSize:   DefaultQueueSize,
+		walSize:     DefaultWALSize,
 		logger:      slog.New(slog.DiscardHandler),
 	}
 }
@@ -65,7 +68,27 @@ func WithMaxBatch(n int) Option { return func(c *config) { c.maxBatch = max(n, 1
 // leaves nothing on disk; the store keeps working, and later commits succeed
 // once they fit (for example after deletes freed pages). Useful as a disk
 // quota and for simulating a full disk in tests.
+//
+// The limit is checked by each bbolt transaction, so WithMaxSize turns the
+// write-ahead log off (see WithoutWAL): every commit is a transaction of the
+// file.
 func WithMaxSize(n int) Option { return func(c *config) { c.maxSize = n } }
+
+// WithoutWAL commits every batch as a bbolt transaction of the file itself,
+// as bbolt alone would: two fsyncs and a rewrite of every page the batch
+// touches per commit, instead of one append and one fdatasync of the log.
+// Commits are several times slower; in exchange the file is complete after
+// every commit, with no log beside it, and no checkpoint ever delays a
+// commit.
+func WithoutWAL() Option { return func(c *config) { c.noWAL = true } }
+
+// WithWALSize sets the size of the write-ahead log at which a checkpoint
+// folds it into the file (default DefaultWALSize; values below 64 KiB mean
+// 64 KiB). A larger log makes checkpoints rarer and larger: fewer page
+// rewrites overall, but more memory for the records it holds, a longer pause
+// of the committer at each checkpoint, and a longer replay at Open after a
+// crash.
+func WithWALSize(n int) Option { return func(c *config) { c.walSize = max(n, 64<<10) } }
 
 // WithInitialMmapSize maps n bytes of the file up front (bbolt
 // InitialMmapSize). While the file fits in the mapping, a commit never has to

@@ -40,6 +40,19 @@ func (s *Store) Get(ctx context.Context, bucket, key string) (Record, bool, erro
 	if err := validBucketKey(bucket, key); err != nil {
 		return Record{}, false, err
 	}
+	if s.overlay != nil && !s.isClosed.Load() {
+		if e, ok := s.overlay.get(bucket, key); ok {
+			if !e.present {
+				return Record{}, false, nil
+			}
+			r, err := decodeAt(e.value, bucket, key)
+			if err != nil {
+				return Record{}, false, err
+			}
+			r.State = bytes.Clone(r.State) // the log's bytes stay with the store
+			return r, true, nil
+		}
+	}
 	var (
 		rec   Record
 		found bool
@@ -85,6 +98,10 @@ func (s *Store) Scan(ctx context.Context, bucket string) iter.Seq2[KeyRecord, er
 			yield(KeyRecord{}, err)
 			return
 		}
+		if err := s.flush(ctx); err != nil {
+			yield(KeyRecord{}, err)
+			return
+		}
 		stopped := false
 		err := s.view(ctx, func(tx *bolt.Tx) error {
 			b := tx.Bucket([]byte(bucket))
@@ -117,6 +134,9 @@ func (s *Store) Scan(ctx context.Context, bucket string) iter.Seq2[KeyRecord, er
 
 // Buckets lists every bucket in name order with its size.
 func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
 	var out []BucketInfo
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
@@ -144,6 +164,9 @@ func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
 // error is for failing to read at all (ErrClosed, ctx's error). Verify checks
 // records, not bbolt's page structure (see bbolt's own check command).
 func (s *Store) Verify(ctx context.Context) ([]CorruptError, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
 	var bad []CorruptError
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {

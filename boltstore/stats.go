@@ -28,6 +28,10 @@ type Stats struct {
 	MaxCommitLatency  time.Duration
 
 	QueueLen int // requests waiting for the committer now
+
+	Checkpoints       uint64 // times the write-ahead log was folded into the file
+	FailedCheckpoints uint64 // checkpoints that failed (the log kept their commits)
+	LogBytes          int64  // bytes in the write-ahead log now
 }
 
 // counters are written only by the committer and read by Stats from any
@@ -39,6 +43,8 @@ type counters struct {
 	batchRequests, batchWrites         atomic.Uint64
 	maxBatchRequests, maxBatchWrites   atomic.Uint64
 	commitNanos, maxCommitNanos        atomic.Int64
+	checkpoints, failedCheckpoints     atomic.Uint64
+	logBytes                           atomic.Int64
 }
 
 func (c *counters) recordBatch(requests, writes int) {
@@ -72,18 +78,21 @@ func (c *counters) recordCommit(writes int, d time.Duration) {
 func (s *Store) Stats() Stats {
 	c := &s.stats
 	st := Stats{
-		Requests:         c.requests.Load(),
-		Writes:           c.writes.Load(),
-		Batches:          c.batches.Load(),
-		Commits:          c.commits.Load(),
-		FailedCommits:    c.failedCommits.Load(),
-		Conflicts:        c.conflicts.Load(),
-		Corrupt:          c.corrupt.Load(),
-		CallbackPanics:   c.callbackPanics.Load(),
-		MaxBatchRequests: c.maxBatchRequests.Load(),
-		MaxBatchWrites:   c.maxBatchWrites.Load(),
-		MaxCommitLatency: time.Duration(c.maxCommitNanos.Load()),
-		QueueLen:         len(s.queue),
+		Requests:          c.requests.Load(),
+		Writes:            c.writes.Load(),
+		Batches:           c.batches.Load(),
+		Commits:           c.commits.Load(),
+		FailedCommits:     c.failedCommits.Load(),
+		Conflicts:         c.conflicts.Load(),
+		Corrupt:           c.corrupt.Load(),
+		CallbackPanics:    c.callbackPanics.Load(),
+		MaxBatchRequests:  c.maxBatchRequests.Load(),
+		MaxBatchWrites:    c.maxBatchWrites.Load(),
+		MaxCommitLatency:  time.Duration(c.maxCommitNanos.Load()),
+		QueueLen:          len(s.queue),
+		Checkpoints:       c.checkpoints.Load(),
+		FailedCheckpoints: c.failedCheckpoints.Load(),
+		LogBytes:          c.logBytes.Load(),
 	}
 	if st.Batches > 0 {
 		st.MeanBatchRequests = float64(c.batchRequests.Load()) / float64(st.Batches)

@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -40,6 +41,15 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// wal is the write-ahead log, nil without one (WithoutWAL, WithMaxSize);
+	// the committer owns it while it runs. overlay holds the records the log
+	// has and the file does not yet.
+	wal     *wal
+	overlay *overlay
+	// finalCheckpoint is the committer's last checkpoint, written before
+	// stopped is closed.
+	finalCheckpoint error
 
 	// committerID is the committer's goroutine id, written before the
 	// committer runs its first callback; inCallback is true while it runs
@@ -92,6 +102,12 @@ func Open(path string, opts ...Option) (*Store, error) {
 		closing: make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	if !cfg.noWAL && cfg.maxSize <= 0 {
+		if err := s.openLog(); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
 	s.waiters.New = func() any { return make(chan error, 1) }
 	c := newCommitter(s)
 	go c.run()
@@ -125,7 +141,8 @@ func (s *Store) Close() error {
 		// No Submit can be between its closed check and its send any more.
 		close(s.queue)
 		<-s.stopped
-		if err := s.db.Close(); err != nil {
+		s.closeErr = s.closeLog()
+		if err := s.db.Close(); err != nil && s.closeErr == nil {
 			s.closeErr = fmt.Errorf("boltstore: close %s: %w", s.path, err)
 		}
 	})
@@ -139,3 +156,64 @@ func (s *Store) Close() error {
 // ErrClosed. It lets layers that answer from their own caches, such as a
 // projection runtime, honour a closed store too.
 func (s *Store) Closed() bool { return s.isClosed.Load() }
+
+// openLog opens the write-ahead log, folds the commits it holds (those of a
+// process that stopped without Close) into the file, and starts it afresh.
+func (s *Store) openLog() error {
+	w, writes, err := openWAL(s.path, s.cfg.noSync)
+	if err != nil {
+		return err
+	}
+	if len(writes) > 0 {
+		err := applyToDB(s.db, func(yield func(bucket, key string, del bool, value []byte) error) error {
+			for _, wr := range writes {
+				if err := yield(wr.bucket, wr.key, wr.delete, wr.value); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			w.f.Close()
+			return fmt.Errorf("boltstore: replay log %s: %w", w.path, err)
+		}
+		s.cfg.logger.Info("boltstore: replayed the log of an unclean shutdown", "path", s.path, "writes", len(writes))
+	}
+	w.restart()
+	s.wal = w
+	s.overlay = &overlay{m: make(map[bucketKey]overlayEntry)}
+	return nil
+}
+
+// closeLog removes the log once the committer's final checkpoint folded it
+// into the file; if that failed the log stays, and the next Open replays it.
+func (s *Store) closeLog() error {
+	if s.wal == nil {
+		return nil
+	}
+	if s.finalCheckpoint != nil {
+		_ = s.wal.f.Close()
+		return fmt.Errorf("boltstore: close %s: the log keeps the commits the file lacks: %w", s.path, s.finalCheckpoint)
+	}
+	return s.wal.remove()
+}
+
+// flush asks the committer to fold the log into the file and waits for it,
+// so that a walk of the file sees every commit reported before. Without a
+// log it does nothing.
+func (s *Store) flush(ctx context.Context) error {
+	if s.wal == nil {
+		return nil
+	}
+	if s.onCommitter() {
+		return ErrReentrant
+	}
+	ch := s.waiters.Get().(chan error)
+	if err := s.enqueue(ctx, request{checkpoint: true, wait: ch}); err != nil {
+		s.waiters.Put(ch)
+		return err
+	}
+	err := <-ch
+	s.waiters.Put(ch)
+	return err
+}

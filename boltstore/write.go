@@ -44,6 +44,9 @@ type request struct {
 	// result channel. Exactly one of them is used.
 	done func(error)
 	wait chan error
+	// checkpoint asks the committer to fold the log into the database file
+	// after this batch; see Store.flush.
+	checkpoint bool
 }
 
 // Submit enqueues writes as one request for the next group commit: all of them

@@ -286,7 +286,18 @@ func (o *crashOut) ack(key string, version, events uint64) {
 // crashChild applies until the process is killed, or returns the first
 // unexpected error.
 func crashChild(path string, seed uint64, out *crashOut) error {
-	st, err := boltstore.Open(path) // durable: fsync on every commit
+	// Durable: every commit is synced. Children alternate between a log small
+	// enough to be folded into the file several times per run, so kills land
+	// during checkpoints too, and the default size; every fourth commits
+	// without the log.
+	opts := []boltstore.Option{boltstore.WithWALSize(64 << 10)}
+	switch seed % 4 {
+	case 1:
+		opts = nil
+	case 3:
+		opts = []boltstore.Option{boltstore.WithoutWAL()}
+	}
+	st, err := boltstore.Open(path, opts...)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,303 @@
+package boltstore
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// walState is the committer's part of write-ahead logging; every field is
+// owned by the committer goroutine.
+type walState struct {
+	// pending holds the versions of the writes accepted into the frame being
+	// built, so later requests of the batch are judged against them.
+	pending  map[bucketKey]overlayEntry
+	accepted []pendingWrite
+	// rtx is a read transaction on the database file, begun on the first
+	// lookup of a batch that misses the log and ended before any write
+	// transaction (bbolt's remap would wait for it).
+	rtx      *bolt.Tx
+	rbuckets map[string]*bolt.Bucket
+	rcursors map[*bolt.Bucket]*bolt.Cursor
+	// retryAt is the log offset at which a failed checkpoint is tried again.
+	retryAt int64
+}
+
+func newWALState() walState {
+	return walState{
+		pending:  make(map[bucketKey]overlayEntry),
+		rbuckets: make(map[string]*bolt.Bucket),
+		rcursors: make(map[*bolt.Bucket]*bolt.Cursor),
+	}
+}
+
+// commitLogged logs the batch's accepted writes as one frame with one
+// fdatasync and fills c.errs; the database file is written later, by
+// checkpoints.
+func (c *committer) commitLogged() {
+	writes, wantCheckpoint := c.prepareErrs()
+	if writes > 0 {
+		c.logBatch(writes)
+	}
+	w := c.s.wal
+	if wantCheckpoint || (w.off >= int64(c.s.cfg.walSize) && w.off >= c.wal.retryAt) {
+		err := c.checkpoint()
+		for i := range c.batch {
+			if c.batch[i].checkpoint {
+				c.errs[i] = err
+			}
+		}
+	}
+}
+
+// prepareErrs sizes c.errs for the batch and counts its writes.
+func (c *committer) prepareErrs() (writes int, checkpoint bool) {
+	if n := len(c.batch); cap(c.errs) < n {
+		c.errs = make([]error, n, cap(c.batch))
+	} else {
+		c.errs = c.errs[:n] // all nil: complete cleared them
+	}
+	for i := range c.batch {
+		writes += len(c.batch[i].writes)
+		checkpoint = checkpoint || c.batch[i].checkpoint
+	}
+	c.s.stats.recordBatch(len(c.batch), writes)
+	return writes, checkpoint
+}
+
+func (c *committer) logBatch(writes int) {
+	st := &c.s.stats
+	ws := &c.wal
+	clear(ws.pending)
+	ws.accepted = ws.accepted[:0]
+	size := 0
+	for i := range c.batch {
+		for j := range c.batch[i].writes {
+			w := &c.batch[i].writes[j]
+			size += walWriteHead + len(w.Bucket) + len(w.Key) + headerLen + len(w.Record.State)
+		}
+	}
+	frame := newFrame(walHeaderSize + size)
+	applied, conflicts, corrupt := 0, 0, 0
+	for i := range c.batch {
+		req := c.batch[i].writes
+		if len(req) == 0 {
+			continue
+		}
+		reqErr, txErr := c.judge(req)
+		if txErr != nil {
+			c.endRead()
+			c.fail(txErr, writes)
+			return
+		}
+		if reqErr != nil {
+			c.errs[i] = reqErr
+			if errors.Is(reqErr, ErrConflict) {
+				conflicts++
+			} else {
+				corrupt++
+			}
+			continue
+		}
+		for j := range req {
+			w := &req[j]
+			p := pendingWrite{k: bucketKey{w.Bucket, w.Key}, present: !w.Delete}
+			if w.Delete {
+				frame = appendWALWrite(frame, w, 0)
+			} else {
+				frame = appendWALWrite(frame, w, headerLen+len(w.Record.State))
+				p.valStart = len(frame)
+				frame = EncodeRecord(frame, w.Record)
+				p.valEnd, p.version = len(frame), w.Record.Version
+			}
+			ws.accepted = append(ws.accepted, p)
+			ws.pending[p.k] = overlayEntry{version: p.version, present: p.present}
+		}
+		applied += len(req)
+	}
+	c.endRead()
+	if applied == 0 {
+		st.recordRejections(conflicts, corrupt)
+		return // every request was rejected: nothing to log or sync
+	}
+	start := time.Now()
+	if err := c.s.wal.append(frame); err != nil {
+		c.fail(err, writes)
+		return
+	}
+	c.s.overlay.set(ws.accepted, frame)
+	clear(ws.accepted) // the overlay holds what it needs
+	st.recordCommit(applied, time.Since(start))
+	st.recordRejections(conflicts, corrupt)
+	st.logBytes.Store(c.s.wal.off)
+}
+
+// judge checks every write of one request against the newest committed or
+// accepted record; a failed check rejects the whole request (reqErr). txErr
+// reports a failure to read the database at all, which fails the batch.
+func (c *committer) judge(req []Write) (reqErr, txErr error) {
+	for i := range req {
+		w := &req[i]
+		actual, reqErr, txErr := c.current(w)
+		if reqErr != nil || txErr != nil {
+			return reqErr, txErr
+		}
+		if !w.Force && actual != w.Expect {
+			return &ConflictError{Bucket: w.Bucket, Key: w.Key, Expected: w.Expect, Actual: actual}, nil
+		}
+	}
+	return nil, nil
+}
+
+// current returns the version w replaces: from the batch being built, else
+// the log, else the database file (0 when absent).
+func (c *committer) current(w *Write) (version uint64, reqErr, txErr error) {
+	k := bucketKey{w.Bucket, w.Key}
+	if e, ok := c.wal.pending[k]; ok {
+		return e.version, nil, nil
+	}
+	if e, ok := c.s.overlay.lookup(k); ok {
+		return e.version, nil, nil
+	}
+	b, err := c.readBucket(w.Bucket)
+	if err != nil || b == nil {
+		return 0, nil, err
+	}
+	cur := c.wal.rcursors[b]
+	if cur == nil {
+		cur = b.Cursor()
+		c.wal.rcursors[b] = cur
+	}
+	c.keyBuf = append(c.keyBuf[:0], w.Key...)
+	key, v := cur.Seek(c.keyBuf)
+	if key == nil || !bytes.Equal(key, c.keyBuf) {
+		return 0, nil, nil
+	}
+	if v == nil {
+		// A checkpoint could not put a record over a nested bucket.
+		return 0, &CorruptError{Bucket: w.Bucket, Key: w.Key, Reason: "key holds a nested bucket, not a record"}, nil
+	}
+	if w.Force {
+		return 0, nil, nil
+	}
+	rec, err := DecodeRecord(v)
+	if err != nil {
+		return 0, located(err, w.Bucket, w.Key), nil
+	}
+	return rec.Version, nil, nil
+}
+
+// readBucket returns the read transaction's handle of name, nil if absent.
+func (c *committer) readBucket(name string) (*bolt.Bucket, error) {
+	ws := &c.wal
+	if b, ok := ws.rbuckets[name]; ok {
+		return b, nil
+	}
+	if ws.rtx == nil {
+		tx, err := c.s.db.Begin(false)
+		if err != nil {
+			return nil, fmt.Errorf("begin read: %w", err)
+		}
+		ws.rtx = tx
+	}
+	c.nameBuf = append(c.nameBuf[:0], name...)
+	b := ws.rtx.Bucket(c.nameBuf)
+	ws.rbuckets[name] = b
+	return b, nil
+}
+
+// endRead ends the batch's read transaction, if one was begun.
+func (c *committer) endRead() {
+	ws := &c.wal
+	if ws.rtx != nil {
+		_ = ws.rtx.Rollback()
+		ws.rtx = nil
+	}
+	clear(ws.rbuckets)
+	clear(ws.rcursors)
+}
+
+// checkpoint writes the log's records into the database file in one
+// transaction, in key order, and restarts the log. On failure the log and the
+// overlay stay as they are, so nothing committed is lost, and the checkpoint
+// is tried again after another log's worth of commits, or at Close.
+func (c *committer) checkpoint() error {
+	o := c.s.overlay
+	if len(o.m) == 0 {
+		c.s.wal.restart()
+		return nil
+	}
+	keys := make([]bucketKey, 0, len(o.m))
+	for k := range o.m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b bucketKey) int {
+		return cmp.Or(cmp.Compare(a.bucket, b.bucket), cmp.Compare(a.key, b.key))
+	})
+	err := applyToDB(c.s.db, func(yield func(bucket, key string, del bool, value []byte) error) error {
+		for _, k := range keys {
+			e := o.m[k]
+			if err := yield(k.bucket, k.key, !e.present, e.value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		c.s.stats.failedCheckpoints.Add(1)
+		c.wal.retryAt = c.s.wal.off + int64(c.s.cfg.walSize)
+		c.s.cfg.logger.Error("boltstore: checkpoint failed; the log keeps every commit",
+			"path", c.s.path, "records", len(keys), "err", err)
+		return fmt.Errorf("%w: checkpoint: %w", ErrCommit, err)
+	}
+	o.clear()
+	c.s.wal.restart()
+	c.wal.retryAt = 0
+	c.s.stats.checkpoints.Add(1)
+	c.s.stats.logBytes.Store(0)
+	return nil
+}
+
+// applyToDB puts and deletes records in one transaction of db: the
+// checkpoint and the recovery of the log at Open share it.
+func applyToDB(db *bolt.DB, writes func(yield func(bucket, key string, del bool, value []byte) error) error) error {
+	tx, err := db.Begin(true)
+	if err != nil {
+		return err
+	}
+	buckets := map[string]*bolt.Bucket{}
+	err = writes(func(bucket, key string, del bool, value []byte) error {
+		b, ok := buckets[bucket]
+		if !ok {
+			b = tx.Bucket([]byte(bucket))
+		}
+		if b == nil && !del {
+			var err error
+			if b, err = tx.CreateBucket([]byte(bucket)); err != nil {
+				return fmt.Errorf("create bucket %q: %w", bucket, err)
+			}
+		}
+		buckets[bucket] = b
+		switch {
+		case del && b != nil:
+			if err := b.Delete([]byte(key)); err != nil {
+				return fmt.Errorf("delete bucket %q key %q: %w", bucket, quoteKey(key), err)
+			}
+		case !del:
+			if err := b.Put([]byte(key), value); err != nil {
+				return fmt.Errorf("put bucket %q key %q: %w", bucket, quoteKey(key), err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}

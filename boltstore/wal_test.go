@@ -1,0 +1,184 @@
+package boltstore_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/livefold/livefold/boltstore"
+)
+
+// crashCopy copies a live store's file and log to a new directory, as a crash
+// at this moment would leave them, and returns the copy's path. The file is
+// only written by checkpoints and the log only by commits, and neither runs
+// while the caller waits between commits.
+func crashCopy(t *testing.T, s *boltstore.Store) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "crashed.db")
+	for _, suffix := range []string{"", "-wal"} {
+		in, err := os.Open(s.Path() + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := os.Create(dst + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			t.Fatal(err)
+		}
+		in.Close()
+		if err := out.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// Ensure that commits acknowledged but not yet folded into the file survive a
+// crash: Open replays the log.
+func TestStore_Open_ReplaysLogAfterCrash(t *testing.T) {
+	s := openStore(t)
+	for i := range 5 {
+		mustCommit(t, s, put("p", fmt.Sprint("k", i), 0, rec(1, fmt.Sprint("v", i))))
+	}
+	mustCommit(t, s, put("p", "k0", 1, rec(2, "v0b")), boltstore.Write{Bucket: "p", Key: "k1", Expect: 1, Delete: true})
+	if st := s.Stats(); st.Checkpoints != 0 || st.LogBytes == 0 {
+		t.Fatalf("Stats = %+v; want the commits in the log only", st)
+	}
+
+	c := openPath(t, crashCopy(t, s))
+	want := map[string]string{"k0": "v0b", "k2": "v2", "k3": "v3", "k4": "v4"}
+	for k, v := range want {
+		r, ok := mustGet(t, c, "p", k)
+		if !ok || string(r.State) != v {
+			t.Errorf("after replay Get(%s) = %q, %v; want %q", k, r.State, ok, v)
+		}
+	}
+	if _, ok := mustGet(t, c, "p", "k1"); ok {
+		t.Error("after replay k1 exists; want it deleted")
+	}
+}
+
+// Ensure that a frame torn by a crash is ignored and the frames before it are
+// replayed.
+func TestStore_Open_IgnoresTornFrame(t *testing.T) {
+	s := openStore(t)
+	mustCommit(t, s, put("p", "a", 0, rec(1, "first")))
+	mustCommit(t, s, put("p", "b", 0, rec(1, "second")))
+	path := crashCopy(t, s)
+	info, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cut the last frame in the middle, as a crash during its write would.
+	if err := os.Truncate(path+"-wal", info.Size()-5); err != nil {
+		t.Fatal(err)
+	}
+	c := openPath(t, path)
+	if r, ok := mustGet(t, c, "p", "a"); !ok || string(r.State) != "first" {
+		t.Errorf("Get(a) = %q, %v; want the first frame replayed", r.State, ok)
+	}
+	if _, ok := mustGet(t, c, "p", "b"); ok {
+		t.Error("Get(b) found the torn frame's write")
+	}
+}
+
+// Ensure that the log is folded into the file when it reaches its size,
+// restarts from the beginning, and that frames left over from before the
+// restart are never replayed.
+func TestStore_Checkpoint_RestartsLogWithoutResurrection(t *testing.T) {
+	s := openStore(t, boltstore.WithWALSize(64<<10))
+	big := string(make([]byte, 4000))
+	for i := 0; s.Stats().Checkpoints == 0; i++ {
+		if i > 100 {
+			t.Fatal("no checkpoint after 100 commits of 4 KB")
+		}
+		mustCommit(t, s, put("p", fmt.Sprint("k", i), 0, rec(1, big)))
+	}
+	// The log starts over: its first frame, the same size as the previous
+	// generation's first, is followed by that generation's second frame,
+	// which holds an older k1. Replaying it would bring k1 back to version 1.
+	mustCommit(t, s, put("p", "k1", 1, rec(2, big)))
+	c := openPath(t, crashCopy(t, s))
+	if r, ok := mustGet(t, c, "p", "k1"); !ok || r.Version != 2 {
+		t.Errorf("k1 = version %d, %v; want version 2: a frame of the previous generation was replayed", r.Version, ok)
+	}
+	if _, ok := mustGet(t, c, "p", "k2"); !ok {
+		t.Error("k2 lost after the checkpoint")
+	}
+}
+
+// Ensure that a clean Close folds the log into the file and removes it, so
+// the file alone holds every commit.
+func TestStore_Close_FoldsAndRemovesLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "clean.db")
+	s, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCommit(t, s, put("p", "k", 0, rec(1, "v")))
+	if _, err := os.Stat(path + "-wal"); err != nil {
+		t.Fatalf("log missing while open: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + "-wal"); !os.IsNotExist(err) {
+		t.Fatalf("log still there after Close: %v", err)
+	}
+	c := openPath(t, path)
+	if r, ok := mustGet(t, c, "p", "k"); !ok || string(r.State) != "v" {
+		t.Errorf("Get after reopen = %q, %v", r.State, ok)
+	}
+}
+
+// Ensure that Scan, Buckets and Verify see commits that are still only in the
+// log, and that they refuse to run from inside a done callback, where they
+// would wait for the committer running it.
+func TestStore_Scan_SeesLoggedCommits(t *testing.T) {
+	s := openStore(t)
+	mustCommit(t, s, put("p", "a", 0, rec(1, "x")), put("p", "b", 0, rec(1, "y")))
+	n := 0
+	for kr, err := range s.Scan(context.Background(), "p") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		_ = kr
+	}
+	if n != 2 {
+		t.Errorf("Scan yielded %d records; want 2", n)
+	}
+	bs, err := s.Buckets(context.Background())
+	if err != nil || len(bs) != 1 || bs[0].Keys != 2 {
+		t.Errorf("Buckets = %+v, %v; want p with 2 keys", bs, err)
+	}
+	inside := make(chan error, 1)
+	if err := s.Submit(context.Background(), nil, func(error) {
+		_, err := s.Verify(context.Background())
+		inside <- err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-inside; err != boltstore.ErrReentrant {
+		t.Errorf("Verify inside done = %v; want ErrReentrant", err)
+	}
+}
+
+func openPath(t *testing.T, path string) *boltstore.Store {
+	t.Helper()
+	s, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatalf("Open(%s) = %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close = %v", err)
+		}
+	})
+	return s
+}
