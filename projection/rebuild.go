@@ -70,7 +70,8 @@ func (r *Runtime[E, S, D]) rebuildAndSubmit(ctx context.Context, key string, eve
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("projection %q, key %q: rebuild: %w", r.name, key, err)
 		}
-		k, err := r.keyOf(ev)
+		// key was validated; an event whose key equals it needs no check.
+		k, err := r.rawKeyOf(ev)
 		if err != nil {
 			return nil, err
 		}

@@ -259,18 +259,28 @@ func (r *Runtime[E, S, D]) corrupt(key string, err error) error {
 	return fmt.Errorf("%w: projection %q, key %q: %w", ErrCorrupt, r.name, key, err)
 }
 
-// keyOf returns p.Key(event), reporting a panic as a *PanicError.
-func (r *Runtime[E, S, D]) keyOf(event E) (key string, err error) {
+// keyOf returns p.Key(event), validated, reporting a panic as a
+// *PanicError.
+func (r *Runtime[E, S, D]) keyOf(event E) (string, error) {
+	key, err := r.rawKeyOf(event)
+	if err != nil {
+		return "", err
+	}
+	if err := ValidKey(key); err != nil {
+		return "", fmt.Errorf("projection %q: %w", r.name, err)
+	}
+	return key, nil
+}
+
+// rawKeyOf returns p.Key(event) unvalidated, reporting a panic as a
+// *PanicError: for callers that compare it with a key validated already.
+func (r *Runtime[E, S, D]) rawKeyOf(event E) (key string, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Projection: r.name, Value: v}
 		}
 	}()
-	key = r.p.Key(event)
-	if err := ValidKey(key); err != nil {
-		return "", fmt.Errorf("projection %q: %w", r.name, err)
-	}
-	return key, nil
+	return r.p.Key(event), nil
 }
 
 // fold runs p.Apply(state, event), reporting a panic as a *PanicError.
