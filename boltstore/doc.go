@@ -1,6 +1,6 @@
 // Package boltstore stores livefold snapshots in one bbolt file and commits
-// concurrent writers in groups: requests queued while one transaction commits
-// share the next transaction and its single fsync.
+// concurrent writers in groups: requests queued while one commit is synced
+// share the next commit and its single fsync.
 //
 // The package is byte-level: one bucket per projection name, key -> Record,
 // with the state as opaque bytes (the runtime encodes states itself).
@@ -18,23 +18,47 @@
 //
 // The committer waits for the first queued request, then takes whatever else
 // is already queued, without waiting and up to WithMaxBatch requests, and
-// commits them in one bbolt write transaction. There is no timer: a lone
-// caller is never made to wait for company, and under load batches grow by
-// themselves while the previous transaction commits.
+// commits them together: one frame of the write-ahead log and one fdatasync,
+// or one bbolt transaction without the log. There is no timer: a lone caller
+// is never made to wait for company, and under load batches grow by
+// themselves while the previous commit is synced.
 //
 // Requests are applied and reported in queue (submission) order. Each
 // request's Expect values are checked against the transaction's view, which
 // includes the earlier requests of the same batch; a request that fails its
 // check is skipped whole (a *ConflictError) and the rest of the batch still
-// commits. If the transaction or its fsync fails, every request of the batch
-// fails with an error wrapping ErrCommit, nothing of the batch is on disk,
-// and the Store keeps serving later requests.
+// commits. If the write or its fsync fails, every request of the batch fails
+// with an error wrapping ErrCommit, nothing of the batch is on disk (a frame
+// whose sync failed is overwritten before anything else is logged), and the
+// Store keeps serving later requests.
 //
 // Outcomes are reported on the committer goroutine after the transaction
 // ended, in submission order: a done callback returns before any later
 // request's callback starts, so a publisher driven by callbacks sees commits
 // in commit order and never publishes an uncommitted write. A Get that starts
 // after a done(nil) returned sees that write.
+//
+// # The write-ahead log
+//
+// By default a commit does not write the bbolt file: it appends the batch's
+// records as one frame to a log beside it (the file's path plus "-wal") and
+// syncs that with one fdatasync, which is the durable point. A bbolt
+// transaction would rewrite every B+tree page the batch touches and sync
+// twice. Committed records wait in the log, and in memory where Get finds
+// them, until the log reaches WithWALSize: then a checkpoint writes them into
+// the file in one transaction, in key order, and the log starts over. Scan,
+// Buckets and Verify checkpoint first, so they see every commit reported
+// before they were called. A clean Close checkpoints and removes the log;
+// after a crash, the next Open replays the log's complete frames into the
+// file, so nothing acknowledged is lost, and ignores a torn last frame,
+// which was never acknowledged.
+//
+// Frames carry a CRC-32C and a generation chosen at random each time the log
+// starts over, so the leftovers of older, longer generations are never
+// replayed. WithoutWAL commits every batch as a bbolt transaction instead;
+// WithMaxSize implies it, because bbolt enforces the limit per transaction.
+// Tools that read the file alone (cmd/livefold) see what the last checkpoint
+// wrote: after a crash, open the store once to fold the log in.
 //
 // # Concurrency and back-pressure
 //
@@ -53,8 +77,10 @@
 // # Close
 //
 // Close stops accepting requests (ErrClosed), lets the committer commit and
-// report everything already accepted, stops it and closes the file; no
-// accepted request is lost. Every later call returns ErrClosed; a second
+// report everything already accepted, folds the log into the file and removes
+// it, stops the committer and closes the file; no accepted request is lost.
+// If the final checkpoint fails, Close says so and leaves the log for the
+// next Open to replay. Every later call returns ErrClosed; a second
 // Close returns nil.
 //
 // # Caveats
