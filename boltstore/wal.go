@@ -186,15 +186,24 @@ func (w *wal) append(frame []byte) error {
 	binary.LittleEndian.PutUint32(h[12:], uint32(len(frame)-walHeaderSize))
 	binary.LittleEndian.PutUint32(h[16:], frameCRC(h[4:16], frame[walHeaderSize:]))
 	if _, err := w.f.WriteAt(frame, w.off); err != nil {
-		w.dirty = true
+		w.failed()
 		return fmt.Errorf("write log: %w", err)
 	}
 	if err := w.sync(); err != nil {
-		w.dirty = true
+		w.failed()
 		return err
 	}
 	w.off += int64(len(frame))
 	return nil
+}
+
+// failed handles an append that failed after writing part or all of its
+// frame: the frame is erased at once if the disk allows, else before the next
+// append. A crash before either leaves the frame to be replayed, although its
+// batch was reported failed: the window an fsync error leaves in any log.
+func (w *wal) failed() {
+	w.dirty = true
+	_ = w.invalidate()
 }
 
 // invalidate overwrites the header at the end of the log, so that a frame a
