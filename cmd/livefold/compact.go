@@ -53,7 +53,7 @@ func runCompact(ctx context.Context, e *env, args []string) (err error) {
 		return fmt.Errorf("%w: -tx-max-size must not be negative", errUsage)
 	}
 	file, dest := pos[0], pos[1]
-	src, err := openReadOnly(file, *timeout, false)
+	src, err := e.openFile(file, *timeout, false)
 	if err != nil {
 		return err
 	}

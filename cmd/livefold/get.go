@@ -58,7 +58,7 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	if key == "" {
 		return fmt.Errorf("%w: KEY must not be empty", errUsage)
 	}
-	db, err := openReadOnly(file, *timeout, false)
+	db, err := e.openFile(file, *timeout, false)
 	if err != nil {
 		return err
 	}

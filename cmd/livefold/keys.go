@@ -51,7 +51,7 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w: -limit must not be negative", errUsage)
 	}
 	file, projection := pos[0], pos[1]
-	db, err := openReadOnly(file, *timeout, false)
+	db, err := e.openFile(file, *timeout, false)
 	if err != nil {
 		return err
 	}

@@ -72,3 +72,18 @@ func openError(path string, timeout time.Duration, err error) error {
 	}
 	return fmt.Errorf("livefold: open %s: %w", path, err)
 }
+
+// openFile is openReadOnly plus a warning on stderr when a write-ahead log
+// beside the file holds data: a store that stopped without Close left commits
+// there that the file may lack until the store is opened again.
+func (e *env) openFile(path string, timeout time.Duration, loadFreelist bool) (*bolt.DB, error) {
+	db, err := openReadOnly(path, timeout, loadFreelist)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		fmt.Fprintf(e.stderr, "livefold: warning: %s-wal holds %d bytes of commits that %s may lack; "+
+			"open the store once with boltstore.Open to fold them in\n", path, fi.Size(), path)
+	}
+	return db, nil
+}

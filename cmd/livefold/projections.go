@@ -68,7 +68,7 @@ func runProjections(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openReadOnly(pos[0], *timeout, false)
+	db, err := e.openFile(pos[0], *timeout, false)
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func runStats(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	file := pos[0]
-	db, err := openReadOnly(file, *timeout, true)
+	db, err := e.openFile(file, *timeout, true)
 	if err != nil {
 		return err
 	}

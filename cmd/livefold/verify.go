@@ -62,7 +62,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	file := pos[0]
-	db, err := openReadOnly(file, *timeout, false)
+	db, err := e.openFile(file, *timeout, false)
 	if err != nil {
 		return err
 	}
