@@ -160,7 +160,7 @@ func (s *Store) Closed() bool { return s.isClosed.Load() }
 // openLog opens the write-ahead log, folds the commits it holds (those of a
 // process that stopped without Close) into the file, and starts it afresh.
 func (s *Store) openLog() error {
-	w, writes, err := openWAL(s.path, s.cfg.noSync)
+	w, writes, err := openWAL(s.path, s.cfg.noSync, s.cfg.walSize)
 	if err != nil {
 		return err
 	}

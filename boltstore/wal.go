@@ -63,7 +63,7 @@ func walPath(dbPath string) string { return dbPath + "-wal" }
 // openWAL opens or creates the log beside the database and returns the writes
 // of its valid frames, in order, for the caller to fold into the database
 // before anything is appended.
-func openWAL(dbPath string, noSync bool) (*wal, []walWrite, error) {
+func openWAL(dbPath string, noSync bool, size int) (*wal, []walWrite, error) {
 	path := walPath(dbPath)
 	_, statErr := os.Stat(path)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
@@ -89,7 +89,31 @@ func openWAL(dbPath string, noSync bool) (*wal, []walWrite, error) {
 		f.Close()
 		return nil, nil, fmt.Errorf("boltstore: log %s: %w", path, err)
 	}
+	if !noSync && len(data) < size {
+		if err := w.preallocate(int64(len(data)), int64(size)); err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+	}
 	return w, writes, nil
+}
+
+// preallocate writes zeros to the log from `from` up to size and syncs them.
+// A sync after overwriting blocks that are already written costs about half
+// of one after an append, which must also record the file's new size and
+// blocks; zeros read as the end of the log.
+func (w *wal) preallocate(from, size int64) error {
+	zeros := make([]byte, min(size-from, 1<<20))
+	for off := from; off < size; off += int64(len(zeros)) {
+		n := min(int64(len(zeros)), size-off)
+		if _, err := w.f.WriteAt(zeros[:n], off); err != nil {
+			return fmt.Errorf("boltstore: preallocate log %s: %w", w.path, err)
+		}
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("boltstore: preallocate log %s: %w", w.path, err)
+	}
+	return nil
 }
 
 // parseWAL returns the writes of the valid frames at the start of data. A

@@ -1,6 +1,7 @@
 package projection
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -291,25 +292,26 @@ func (r *Runtime[E, S, D]) applyBatch(ctx context.Context, events []E) (uint64, 
 	// Group the events by key, keeping their order within a key, and sort
 	// the keys: locks are taken in key order so that batches cannot
 	// deadlock each other, and the store gets its writes in key order.
-	type keyed struct {
-		key string
-		ev  E
-	}
-	items := make([]keyed, len(events))
+	keys := make([]string, len(events))
+	order := make([]int32, len(events))
 	for i, ev := range events {
 		k, err := r.keyOf(ev)
 		if err != nil {
 			return 0, err
 		}
-		items[i] = keyed{k, ev}
+		keys[i], order[i] = k, int32(i)
 	}
-	slices.SortStableFunc(items, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
-	sorted := make([]E, len(items))
+	// Sorting indices by (key, position) keeps each key's events in order
+	// and moves 4 bytes per swap instead of an event.
+	slices.SortFunc(order, func(a, b int32) int {
+		return cmp.Or(strings.Compare(keys[a], keys[b]), cmp.Compare(a, b))
+	})
+	sorted := make([]E, len(events))
 	var runs []keyRun
-	for i, it := range items {
-		sorted[i] = it.ev
-		if i == 0 || it.key != items[i-1].key {
-			runs = append(runs, keyRun{key: it.key, start: i})
+	for i, at := range order {
+		sorted[i] = events[at]
+		if i == 0 || keys[at] != keys[order[i-1]] {
+			runs = append(runs, keyRun{key: keys[at], start: i})
 		}
 		runs[len(runs)-1].end = i + 1
 	}
