@@ -123,10 +123,14 @@ func (c *commitReq[E, S, D]) onDone(err error) {
 			if len(p.updates) == 0 {
 				r.lateSubscriberLocked(e, p)
 			}
+			// One interest check per key: a subscriber that arrives after it
+			// reads its initial state under this shard lock, after these
+			// updates.
+			listened := r.bus != nil && pubsub.HasSubscribers(r.bus, e.channel)
 			for _, u := range p.updates {
 				u.seq = r.seq.Add(1)
 				e.addHistoryLocked(u, r.cfg.history)
-				if r.bus != nil {
+				if listened {
 					r.publish(e.channel, u)
 				}
 			}
