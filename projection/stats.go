@@ -19,7 +19,7 @@ type Stats struct {
 	CacheMisses uint64 // lookups that loaded the snapshot from the store
 	CacheLen    int    // keys cached now
 
-	Published     uint64 // updates published on the bus
+	Published     uint64 // updates published on the bus, for keys that had a subscriber
 	Subscriptions int    // subscriptions live now
 	Dropped       uint64 // updates that overflowed a subscription's buffer, over all subscriptions
 	Resyncs       uint64 // KindResync updates sent to subscribers that fell behind
