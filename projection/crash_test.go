@@ -286,10 +286,10 @@ func (o *crashOut) ack(key string, version, events uint64) {
 // crashChild applies until the process is killed, or returns the first
 // unexpected error.
 func crashChild(path string, seed uint64, out *crashOut) error {
-	// Durable: every commit is synced. Children alternate between a log small
-	// enough to be folded into the file several times per run, so kills land
-	// during checkpoints too, and the default size; every fourth commits
-	// without the log.
+	// Durable: every commit is synced. Half the children use the smallest
+	// log, which many of them fold into the file before they are killed, so
+	// kills also land around checkpoints; a quarter use the default log and
+	// a quarter commit without one.
 	opts := []boltstore.Option{boltstore.WithWALSize(64 << 10)}
 	switch seed % 4 {
 	case 1:
