@@ -52,7 +52,8 @@ func WithSSEBuffer(n int) SSEOption {
 // browser's EventSource that reconnects with Last-Event-ID resumes through
 // WithSince; a first connection to one key starts with the current state
 // (WithInitialState). A query parameter "since" resumes explicitly. A stream
-// of every key sends live updates only. The stream ends when the client goes
+// of every key starts with the state of every key (when the store can Scan)
+// and needs no resume: a reconnect starts it again. The stream ends when the client goes
 // away, the request's context ends or the runtime's bus closes.
 //
 // Responses: 400 for an invalid key or "since", 503 when the runtime has no
@@ -77,7 +78,11 @@ func defaultSSEKey(req *http.Request) string {
 func (r *Runtime[E, S, D]) serveSSE(w http.ResponseWriter, req *http.Request, cfg sseConfig) {
 	key := cfg.keyOf(req)
 	opts := []SubscribeOption{WithBuffer(max(1, cfg.buffer))}
-	if key != "" {
+	if key == "" {
+		// Versions count per key, so a stream of every key cannot resume:
+		// it starts again from every key's state.
+		opts = append(opts, WithInitialState())
+	} else {
 		since, ok, err := sseSince(req)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -94,6 +99,9 @@ func (r *Runtime[E, S, D]) serveSSE(w http.ResponseWriter, req *http.Request, cf
 	var err error
 	if key == "" {
 		sub, err = r.SubscribeAll(ctx, opts...)
+		if errors.Is(err, ErrUnsupported) {
+			sub, err = r.SubscribeAll(ctx, opts[:1]...) // live updates only
+		}
 	} else {
 		sub, err = r.Subscribe(ctx, key, opts...)
 	}

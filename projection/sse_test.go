@@ -115,13 +115,20 @@ func TestRuntime_SSEHandler_LastEventIDResumes(t *testing.T) {
 	}
 }
 
-// Ensure that a stream of every key carries each key's channel.
+// Ensure that a stream of every key starts with the existing keys' states
+// and then carries each key's updates on its channel.
 func TestRuntime_SSEHandler_AllKeys(t *testing.T) {
 	rt := newCounter(t, newEnv(t))
 	ctx := ctxT(t)
 	srv := httptest.NewServer(rt.SSEHandler())
 	t.Cleanup(srv.Close) // after the client bodies, which close first
+	_, err := rt.Apply(ctx, counterEvent{Key: "z", Delta: 4})
+	require.NoError(t, err)
 	c := dialSSE(t, ctx, srv.URL, nil)
+	first := c.next()
+	require.Equal(t, "resync", first.frame.Event, "a stream of every key starts with their states")
+	require.Equal(t, "projection.test.counter.z", first.frame.Channel)
+	require.JSONEq(t, `{"Total":4}`, string(first.frame.Data))
 	for _, k := range []string{"a", "b"} {
 		_, err := rt.Apply(ctx, counterEvent{Key: k, Delta: 1})
 		require.NoError(t, err)

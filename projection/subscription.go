@@ -2,9 +2,11 @@ package projection
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
+	"github.com/livefold/livefold/boltstore"
 	"github.com/livefold/livefold/pubsub"
 )
 
@@ -113,8 +115,11 @@ func (r *Runtime[E, S, D]) Subscribe(ctx context.Context, key string, opts ...Su
 }
 
 // SubscribeAll returns a subscription to the updates of every key of the
-// projection. WithInitialState and WithSince apply to single keys only and
-// are refused here with ErrInvalidOption.
+// projection. With WithInitialState it starts with a KindResync of every key
+// that has a snapshot, in key order, and then each key's updates after its
+// resync, with no gap and no duplicate; the store must be able to Scan
+// (ErrUnsupported otherwise). WithSince needs a single key and is refused
+// with ErrInvalidOption.
 func (r *Runtime[E, S, D]) SubscribeAll(ctx context.Context, opts ...SubscribeOption) (*Subscription[S, D], error) {
 	return r.subscribe(ctx, "", opts)
 }
@@ -136,8 +141,8 @@ func (r *Runtime[E, S, D]) subscribe(ctx context.Context, key string, opts []Sub
 	pattern := r.channelPrefix + ">"
 	if key != "" {
 		pattern = r.Channel(key)
-	} else if cfg.initial || cfg.hasSince {
-		return nil, fmt.Errorf("%w: WithInitialState and WithSince need a single key", ErrInvalidOption)
+	} else if cfg.hasSince {
+		return nil, fmt.Errorf("%w: WithSince needs a single key: versions count per key", ErrInvalidOption)
 	}
 	s := &Subscription[S, D]{
 		out:     make(chan Update[S, D]),
@@ -161,17 +166,43 @@ func (r *Runtime[E, S, D]) subscribe(ctx context.Context, key string, opts []Sub
 	// What to send first. The bus subscription exists already, so every
 	// update after the state read here is in its buffer or marked lagged.
 	var first []Update[S, D]
+	var initial []string
 	skip := map[string]uint64{}
-	if cfg.hasSince || cfg.initial {
+	switch {
+	case key == "" && cfg.initial:
+		initial, err = r.keys(ctx)
+	case cfg.hasSince || cfg.initial:
 		first, skip[key], err = r.catchUp(ctx, key, cfg)
-		if err != nil {
-			bs.Close()
-			return nil, err
-		}
+	}
+	if err != nil {
+		bs.Close()
+		return nil, err
 	}
 	r.subs.add(s)
-	go s.run(ctx, first, skip)
+	go s.run(ctx, initial, first, skip)
 	return s, nil
+}
+
+// keys returns every key that has a snapshot, in key order, for a
+// subscription to all keys that starts with their states. Keys whose records
+// are damaged are left out (and logged): they have no state to show.
+func (r *Runtime[E, S, D]) keys(ctx context.Context) ([]string, error) {
+	sc, ok := r.store.(scanner)
+	if !ok {
+		return nil, fmt.Errorf("%w: projection %q: WithInitialState on every key needs a store with Scan", ErrUnsupported, r.name)
+	}
+	var keys []string
+	for kr, err := range sc.Scan(ctx, r.name) {
+		switch {
+		case errors.Is(err, boltstore.ErrCorrupt):
+			r.cfg.logger.Warn("projection: initial state skips a damaged snapshot", "projection", r.name, "key", kr.Key, "err", err)
+		case err != nil:
+			return nil, r.storeErr("", err)
+		default:
+			keys = append(keys, kr.Key)
+		}
+	}
+	return keys, nil
 }
 
 // catchUp returns the updates a new subscription to key starts with, and
@@ -243,11 +274,16 @@ func (s *Subscription[S, D]) takeLagged() []string {
 // forwards live updates, replacing lost ones with resyncs. skip holds, per
 // key, the seq of the last resync sent: updates at or below it are older
 // than the state the subscriber has.
-func (s *Subscription[S, D]) run(ctx context.Context, first []Update[S, D], skip map[string]uint64) {
+func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []Update[S, D], skip map[string]uint64) {
 	defer close(s.done)
 	defer close(s.out)
 	defer s.owner.remove(s)
 	defer func() { s.endedBecause(s.bus.Err()) }()
+	for _, key := range initial {
+		if !s.resyncKey(ctx, key, skip) {
+			return
+		}
+	}
 	for _, u := range first {
 		if !s.send(u) {
 			return
@@ -256,19 +292,10 @@ func (s *Subscription[S, D]) run(ctx context.Context, first []Update[S, D], skip
 	in := s.bus.C()
 	for {
 		for _, key := range s.takeLagged() {
-			u, seq, err := s.resync(ctx, key)
-			if err != nil {
-				if s.bus.Err() == nil {
-					s.endedBecause(fmt.Errorf("projection: resync of key %q: %w", key, err))
-				}
-				s.bus.Close()
-				return
-			}
-			if !s.send(u) {
+			if !s.resyncKey(ctx, key, skip) {
 				return
 			}
 			s.stats.resyncs.Add(1)
-			skip[key] = seq
 		}
 		select {
 		case u, ok := <-in:
@@ -295,6 +322,24 @@ func (s *Subscription[S, D]) run(ctx context.Context, first []Update[S, D], skip
 			return
 		}
 	}
+}
+
+// resyncKey sends key's current state and marks the updates older than it
+// to be skipped. It returns false when the subscription ended.
+func (s *Subscription[S, D]) resyncKey(ctx context.Context, key string, skip map[string]uint64) bool {
+	u, seq, err := s.resync(ctx, key)
+	if err != nil {
+		if s.bus.Err() == nil {
+			s.endedBecause(fmt.Errorf("projection: resync of key %q: %w", key, err))
+		}
+		s.bus.Close()
+		return false
+	}
+	if !s.send(u) {
+		return false
+	}
+	skip[key] = seq
+	return true
 }
 
 // send delivers u unless the subscription ends first.

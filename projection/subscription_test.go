@@ -2,6 +2,7 @@ package projection_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -69,8 +70,75 @@ func TestRuntime_SubscribeAll_EveryKey(t *testing.T) {
 		require.Equal(t, k, u.Key)
 		require.Equal(t, uint64(1), u.Version)
 	}
-	_, err = rt.SubscribeAll(ctx, projection.WithInitialState())
+	_, err = rt.SubscribeAll(ctx, projection.WithSince(1))
 	require.ErrorIs(t, err, projection.ErrInvalidOption)
+}
+
+// Ensure that SubscribeAll with WithInitialState starts with every key's
+// snapshot, in key order, and then gives each key exactly the deltas after
+// its snapshot, while applies run on old and new keys.
+func TestRuntime_SubscribeAll_InitialStateUnderConcurrentApplies(t *testing.T) {
+	for round := range 10 {
+		rt := newCounter(t, newEnv(t))
+		ctx := ctxT(t)
+		keys := []string{"a", "b", "c", "d"}
+		for _, k := range keys[:3] {
+			_, err := rt.Apply(ctx, counterEvent{Key: k, Delta: 1})
+			require.NoError(t, err)
+		}
+		const perKey = 30
+		done := make(chan error, 1)
+		go func() {
+			for i := range perKey {
+				for _, k := range keys {
+					if _, err := rt.Apply(ctx, counterEvent{Key: k, Delta: 1}); err != nil {
+						done <- err
+						return
+					}
+					_ = i
+				}
+			}
+			done <- nil
+		}()
+		sub, err := rt.SubscribeAll(ctx, projection.WithInitialState(), projection.WithBuffer(1000))
+		require.NoError(t, err)
+
+		last := map[string]uint64{}
+		var resynced []string
+		want := map[string]uint64{"a": perKey + 1, "b": perKey + 1, "c": perKey + 1, "d": perKey}
+		for len(last) < len(want) || !reached(last, want) {
+			u := next(t, sub)
+			switch u.Kind {
+			case projection.KindResync:
+				require.NotContains(t, last, u.Key, "round %d: resync after a delta of %s", round, u.Key)
+				resynced = append(resynced, u.Key)
+			case projection.KindDelta:
+				if prev, seen := last[u.Key]; seen {
+					require.Equal(t, prev+1, u.Version, "round %d key %s: gap or duplicate", round, u.Key)
+				}
+			default:
+				t.Fatalf("round %d: unexpected %v", round, u.Kind)
+			}
+			require.Equal(t, int64(u.Version), u.State.Total)
+			last[u.Key] = u.Version
+		}
+		// a, b and c existed before; d may have been created before the
+		// subscription listed the keys.
+		require.Subset(t, resynced, []string{"a", "b", "c"}, "round %d", round)
+		require.True(t, slices.IsSorted(resynced) && len(resynced) <= 4, "round %d: one resync per key, in key order: %v", round, resynced)
+		require.NoError(t, <-done)
+		require.Zero(t, sub.Dropped())
+		sub.Close()
+	}
+}
+
+func reached(last, want map[string]uint64) bool {
+	for k, v := range want {
+		if last[k] < v {
+			return false
+		}
+	}
+	return true
 }
 
 // Ensure that a subscriber that does not read never blocks applies, and that
