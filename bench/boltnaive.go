@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"iter"
 	"time"
 
@@ -109,6 +110,8 @@ func (b *boltNaive) rebuild(_ context.Context, key string, events iter.Seq[event
 	})
 }
 
-func (b *boltNaive) note(time.Duration) string { return "one db.Update per call, fsync on" }
+func (b *boltNaive) note(time.Duration) string {
+	return fmt.Sprintf("one db.Update per call, fsync on, lock map %d keys", b.locks.size())
+}
 
 func (b *boltNaive) close() error { return b.db.Close() }

@@ -77,9 +77,9 @@ func (l *livefoldSystem) rebuild(ctx context.Context, key string, events iter.Se
 func (l *livefoldSystem) note(elapsed time.Duration) string {
 	st := l.store.Stats()
 	rs := l.rt.Stats()
-	cache := ""
+	cache := fmt.Sprintf(", lock map %d keys, cache %d keys", rs.LockedKeys, rs.CacheLen)
 	if n := rs.CacheHits + rs.CacheMisses; n > 0 {
-		cache = fmt.Sprintf(", cache hits %.0f%%", 100*float64(rs.CacheHits)/float64(n))
+		cache += fmt.Sprintf(", hits %.0f%%", 100*float64(rs.CacheHits)/float64(n))
 	}
 	if st.Commits == 0 {
 		return "no commits" + cache

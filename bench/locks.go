@@ -23,6 +23,13 @@ func (l *keyLocks) lock(key string) func() {
 	return mu.Unlock
 }
 
+// size returns how many keys the map holds a mutex for.
+func (l *keyLocks) size() int {
+	n := 0
+	l.m.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
 // lockAll locks the distinct keys of events in key order, so that batches
 // cannot deadlock each other, and returns one function that unlocks them all.
 func (l *keyLocks) lockAll(events []event) func() {

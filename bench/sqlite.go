@@ -164,7 +164,7 @@ func (s *sqliteSystem) rebuild(ctx context.Context, key string, events iter.Seq[
 }
 
 func (s *sqliteSystem) note(time.Duration) string {
-	return "1 connection, WAL, synchronous=" + s.sync
+	return fmt.Sprintf("1 connection, WAL, synchronous=%s, lock map %d keys", s.sync, s.locks.size())
 }
 
 func (s *sqliteSystem) close() error {

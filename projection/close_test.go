@@ -98,6 +98,7 @@ func TestRuntime_Stats(t *testing.T) {
 	require.GreaterOrEqual(t, s.CacheHits, uint64(2))
 	require.GreaterOrEqual(t, s.CacheMisses, uint64(4)) // first touch of default-key, a, b and never
 	require.Equal(t, 4, s.CacheLen)
+	require.Zero(t, s.LockedKeys, "no apply is running, so no key is locked")
 	require.NotZero(t, s.Dropped, "a buffer of 1 with 3 unread updates overflows")
 
 	var fromVar projection.Stats

@@ -45,7 +45,9 @@ func defaultConfig() config {
 // that Apply on a hot key skips loading and decoding, and Read of a hot key
 // skips the store. The cache only ever holds committed states (and the
 // pending states of applies in flight, which it never evicts), so it cannot
-// disagree with the store. n must be at least 1. Default DefaultCacheSize.
+// disagree with the store. n must be at least 1; the cache is split into 64
+// shards, so the bound is n rounded up to a multiple of 64. Default
+// DefaultCacheSize.
 func WithCacheSize(n int) Option {
 	return func(c *config) error {
 		if n < 1 {

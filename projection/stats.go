@@ -18,6 +18,7 @@ type Stats struct {
 	CacheHits   uint64 // Apply, Read and resync lookups served from the cache
 	CacheMisses uint64 // lookups that loaded the snapshot from the store
 	CacheLen    int    // keys cached now
+	LockedKeys  int    // keys whose lock is held or waited on now: the lock map's size
 
 	Published     uint64 // updates published on the bus, for keys that had a subscriber
 	Subscriptions int    // subscriptions live now
@@ -54,6 +55,7 @@ func (r *Runtime[E, S, D]) Stats() Stats {
 		s.CacheLen += len(sh.m)
 		sh.mu.Unlock()
 	}
+	s.LockedKeys = r.locks.Len()
 	r.subs.mu.Lock()
 	s.Subscriptions = len(r.subs.set)
 	r.subs.mu.Unlock()
