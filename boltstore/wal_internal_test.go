@@ -1,0 +1,77 @@
+package boltstore
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// This test is in the package because it swaps the log's file to make a
+// write fail, which the public API cannot do.
+
+// Ensure that a commit whose log write fails reports ErrCommit and leaves
+// nothing behind, neither for readers nor for a replay after a crash, and
+// that the store commits again once the log can be written.
+func TestWAL_FailedAppendChangesNothingThenRecovers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	put := func(key, state string, version uint64) Write {
+		return Write{Bucket: "p", Key: key, Expect: version - 1, Record: Record{Version: version, State: []byte(state)}}
+	}
+	if err := s.Commit(ctx, []Write{put("a", "one", 1)}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The committer reads s.wal.f only after it receives the next request,
+	// which the channel send orders after this swap.
+	real := s.wal.f
+	broken, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken.Close()
+	s.wal.f = broken
+	err = s.Commit(ctx, []Write{put("b", "lost", 1)})
+	if !errors.Is(err, ErrCommit) {
+		t.Fatalf("Commit with a failing log = %v; want ErrCommit", err)
+	}
+	if _, ok, err := s.Get(ctx, "p", "b"); ok || err != nil {
+		t.Fatalf("Get(b) after the failed commit = %v, %v; want absent", ok, err)
+	}
+
+	s.wal.f = real
+	if err := s.Commit(ctx, []Write{put("b", "kept", 1)}); err != nil {
+		t.Fatalf("Commit once the log works again = %v", err)
+	}
+	if r, ok, err := s.Get(ctx, "p", "b"); !ok || err != nil || string(r.State) != "kept" {
+		t.Fatalf("Get(b) = %q, %v, %v; want kept", r.State, ok, err)
+	}
+
+	// A crash now replays exactly the two successful commits.
+	data, err := os.ReadFile(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes, err := parseWAL(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range writes {
+		rec, err := DecodeRecord(w.value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, w.key+"="+string(rec.State))
+	}
+	if len(got) != 2 || got[0] != "a=one" || got[1] != "b=kept" {
+		t.Fatalf("log replays %v; want [a=one b=kept]", got)
+	}
+}
