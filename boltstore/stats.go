@@ -13,8 +13,8 @@ type Stats struct {
 	Requests       uint64 // requests whose outcome was decided (counted before their callbacks run)
 	Writes         uint64 // writes committed
 	Batches        uint64 // batches taken off the queue
-	Commits        uint64 // transactions committed
-	FailedCommits  uint64 // transactions that failed (every request got ErrCommit)
+	Commits        uint64 // commits made durable: log frames synced, or transactions without the log
+	FailedCommits  uint64 // commits that failed (every request of the batch got ErrCommit)
 	Conflicts      uint64 // requests rejected with a *ConflictError
 	Corrupt        uint64 // requests rejected because a record they replace is damaged
 	CallbackPanics uint64 // done callbacks that panicked
@@ -24,7 +24,7 @@ type Stats struct {
 	MeanBatchWrites   float64 // writes per batch
 	MaxBatchWrites    uint64
 
-	MeanCommitLatency time.Duration // begin to durable commit, over committed transactions
+	MeanCommitLatency time.Duration // start of a commit's write to its durable end, over successful commits
 	MaxCommitLatency  time.Duration
 
 	QueueLen int // requests waiting for the committer now
