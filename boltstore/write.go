@@ -22,7 +22,7 @@ type Write struct {
 	// Key is non-empty and at most bolt.MaxKeySize (32768) bytes.
 	Key string
 	// Expect is the version the record must have when the committer applies
-	// the request (after the earlier requests of the same transaction); 0
+	// the request (after the earlier requests of the same batch); 0
 	// means the record must be absent. A mismatch fails the whole request
 	// with a *ConflictError.
 	Expect uint64
@@ -50,7 +50,7 @@ type request struct {
 }
 
 // Submit enqueues writes as one request for the next group commit: all of them
-// apply in one transaction, or none does.
+// become durable in one commit, or none does.
 //
 // Validation errors (ErrInvalidBucket, ErrInvalidKey, ErrInvalidRecord,
 // ErrDuplicateWrite, naming bucket and key), ErrClosed, ErrReentrant and
@@ -58,12 +58,12 @@ type request struct {
 // blocks only while the queue is full, until ctx ends or Close begins.
 //
 // Once Submit returned nil, done (if non-nil) is called exactly once, on the
-// committer goroutine, after the request's transaction committed (done(nil))
+// committer goroutine, after the request's commit was made durable (done(nil))
 // or failed. Callbacks run in submission order: a request's done returns
 // before any later request's done starts. The request fails alone with a
 // *ConflictError (errors.Is ErrConflict) when an Expect does not match, or a
 // *CorruptError when a record it replaces is damaged (unless Force); the other
-// requests of the batch still commit. When the transaction or its fsync
+// requests of the batch still commit. When the commit's write or its fsync
 // fails, every request of the batch fails with the same error wrapping
 // ErrCommit, and nothing of the batch is on disk.
 //
@@ -137,7 +137,8 @@ func (s *Store) enqueue(ctx context.Context, req request) error {
 }
 
 // validate rejects, before anything is queued, every write that would make
-// bbolt fail inside the transaction and so fail the whole batch.
+// bbolt fail inside a transaction (a commit's, or a checkpoint's) and so fail
+// a whole batch.
 func validate(writes []Write) error {
 	for i := range writes {
 		w := &writes[i]
