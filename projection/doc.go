@@ -47,10 +47,27 @@
 // state, after which deltas continue. Every update carries its key's version,
 // so a client can check for gaps on its own.
 //
+// # Redelivered events
+//
+// Events that implement [Positioned] carry their position in their key's
+// stream. The runtime stores the last position folded with the snapshot, in
+// the same commit, and folds each position once: a redelivered event returns
+// [ErrDuplicate] and changes nothing, a gap returns [ErrGap] (unless
+// [WithGaps]). This gives an exactly-once effect over an at-least-once
+// source.
+//
+// # Closing
+//
+// [Runtime.Close] lets calls in flight finish (an apply waits for its
+// commit), then refuses every call with [ErrClosed] and ends every
+// subscription. It does not close the store or the bus, which may be shared:
+// close the store after every runtime that uses it.
+//
 // # Errors
 //
 // Bad input (an empty or over-long key, a key function or fold that panics, a
 // cancelled context) returns an error and changes nothing. Errors are
 // sentinel values to test with errors.Is: [ErrNotFound], [ErrInvalidKey],
-// [ErrKeyMismatch], [ErrApplyPanic], [ErrClosed], [ErrCorrupt] and others.
+// [ErrKeyMismatch], [ErrApplyPanic], [ErrAborted], [ErrDuplicate],
+// [ErrGap], [ErrClosed], [ErrCorrupt] and others.
 package projection
