@@ -47,6 +47,7 @@ type PanicError struct {
 	Value      any    // the value passed to panic
 }
 
+// Error names the projection, the key and the panic value.
 func (e *PanicError) Error() string {
 	if e.Key == "" {
 		return fmt.Sprintf("projection %q: Key panicked: %v", e.Projection, e.Value)

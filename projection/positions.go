@@ -42,6 +42,7 @@ type GapError struct {
 // ErrGap: an event skipped positions of its key's stream; see GapError.
 var ErrGap = errors.New("projection: gap in stream positions")
 
+// Error names the projection, the key and both positions.
 func (e *GapError) Error() string {
 	return fmt.Sprintf("projection %q, key %q: event at position %d, expected %d (a gap; see WithGaps)", e.Projection, e.Key, e.Got, e.Want)
 }
