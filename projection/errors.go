@@ -37,6 +37,17 @@ var (
 	ErrInvalidOption = errors.New("projection: invalid option")
 	// ErrNilArgument: New was given a nil store or projection.
 	ErrNilArgument = errors.New("projection: nil argument")
+	// ErrDuplicate: a Positioned event's position was already folded into
+	// its key; the event was skipped and nothing changed. Apply also returns
+	// the key's version.
+	ErrDuplicate = errors.New("projection: duplicate event")
+	// ErrGap: a Positioned event skipped positions of its key's stream; see
+	// GapError.
+	ErrGap = errors.New("projection: gap in stream positions")
+	// ErrUnsupported: the store cannot do what was asked: Verify and
+	// SubscribeAll with WithInitialState need a store with a Scan method,
+	// such as *boltstore.Store.
+	ErrUnsupported = errors.New("projection: not supported by the store")
 )
 
 // PanicError reports a panic recovered from a projection's Key or Apply. It

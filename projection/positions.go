@@ -22,11 +22,6 @@ type Positioned interface {
 	StreamPosition() uint64
 }
 
-// ErrDuplicate: the event's position was already folded into its key; the
-// event was skipped and nothing changed. Apply also returns the key's
-// version.
-var ErrDuplicate = errors.New("projection: duplicate event")
-
 // errDupInFlight: the event's position was folded by an apply whose commit
 // is not known yet, so whether it is a duplicate depends on that commit.
 var errDupInFlight = errors.New("projection: duplicate of an event in flight")
@@ -38,9 +33,6 @@ type GapError struct {
 	Key        string
 	Want, Got  uint64 // the next position expected and the event's
 }
-
-// ErrGap: an event skipped positions of its key's stream; see GapError.
-var ErrGap = errors.New("projection: gap in stream positions")
 
 // Error names the projection, the key and both positions.
 func (e *GapError) Error() string {

@@ -15,10 +15,6 @@ type scanner interface {
 	Scan(ctx context.Context, bucket string) iter.Seq2[boltstore.KeyRecord, error]
 }
 
-// ErrUnsupported: the store cannot do what was asked (Verify needs a store
-// with a Scan method, such as *boltstore.Store).
-var ErrUnsupported = errors.New("projection: not supported by the store")
-
 // DamagedKey is one snapshot that Verify could not read.
 type DamagedKey struct {
 	Key string
