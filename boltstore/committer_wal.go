@@ -232,6 +232,7 @@ func (c *committer) checkpoint() error {
 		c.s.wal.restart()
 		return nil
 	}
+	start := time.Now()
 	keys := make([]bucketKey, 0, len(o.m))
 	for k := range o.m {
 		keys = append(keys, k)
@@ -258,8 +259,14 @@ func (c *committer) checkpoint() error {
 	o.clear()
 	c.s.wal.restart()
 	c.wal.retryAt = 0
-	c.s.stats.checkpoints.Add(1)
-	c.s.stats.logBytes.Store(0)
+	st := &c.s.stats
+	d := int64(time.Since(start))
+	st.checkpointNanos.Add(d)
+	if d > st.maxCheckpointNano.Load() {
+		st.maxCheckpointNano.Store(d) // only the committer writes it
+	}
+	st.checkpoints.Add(1)
+	st.logBytes.Store(0)
 	return nil
 }
 

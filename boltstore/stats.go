@@ -32,6 +32,10 @@ type Stats struct {
 	Checkpoints       uint64 // times the write-ahead log was folded into the file
 	FailedCheckpoints uint64 // checkpoints that failed (the log kept their commits)
 	LogBytes          int64  // bytes in the write-ahead log now
+	// MeanCheckpoint and MaxCheckpoint time the successful checkpoints: while
+	// one runs, commits wait.
+	MeanCheckpoint time.Duration
+	MaxCheckpoint  time.Duration
 }
 
 // counters are written only by the committer and read by Stats from any
@@ -45,6 +49,7 @@ type counters struct {
 	commitNanos, maxCommitNanos        atomic.Int64
 	checkpoints, failedCheckpoints     atomic.Uint64
 	logBytes                           atomic.Int64
+	checkpointNanos, maxCheckpointNano atomic.Int64
 }
 
 func (c *counters) recordBatch(requests, writes int) {
@@ -93,10 +98,14 @@ func (s *Store) Stats() Stats {
 		Checkpoints:       c.checkpoints.Load(),
 		FailedCheckpoints: c.failedCheckpoints.Load(),
 		LogBytes:          c.logBytes.Load(),
+		MaxCheckpoint:     time.Duration(c.maxCheckpointNano.Load()),
 	}
 	if st.Batches > 0 {
 		st.MeanBatchRequests = float64(c.batchRequests.Load()) / float64(st.Batches)
 		st.MeanBatchWrites = float64(c.batchWrites.Load()) / float64(st.Batches)
+	}
+	if st.Checkpoints > 0 {
+		st.MeanCheckpoint = time.Duration(c.checkpointNanos.Load() / int64(st.Checkpoints))
 	}
 	if st.Commits > 0 {
 		st.MeanCommitLatency = time.Duration(c.commitNanos.Load() / int64(st.Commits))

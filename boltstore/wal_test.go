@@ -95,6 +95,9 @@ func TestStore_Checkpoint_RestartsLogWithoutResurrection(t *testing.T) {
 		}
 		mustCommit(t, s, put("p", fmt.Sprint("k", i), 0, rec(1, big)))
 	}
+	if st := s.Stats(); st.MeanCheckpoint <= 0 || st.MaxCheckpoint < st.MeanCheckpoint {
+		t.Errorf("checkpoint time mean %v max %v; want 0 < mean <= max", st.MeanCheckpoint, st.MaxCheckpoint)
+	}
 	// The log starts over: its first frame, the same size as the previous
 	// generation's first, is followed by that generation's second frame,
 	// which holds an older k1. Replaying it would bring k1 back to version 1.
