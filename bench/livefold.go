@@ -78,6 +78,10 @@ func (l *livefoldSystem) note(elapsed time.Duration) string {
 	st := l.store.Stats()
 	rs := l.rt.Stats()
 	cache := fmt.Sprintf(", lock map %d keys, cache %d keys", rs.LockedKeys, rs.CacheLen)
+	if st.Checkpoints > 0 {
+		cache = fmt.Sprintf(", %d checkpoints (%.1f ms, max %.1f)%s", st.Checkpoints,
+			float64(st.MeanCheckpoint.Microseconds())/1000, float64(st.MaxCheckpoint.Microseconds())/1000, cache)
+	}
 	if n := rs.CacheHits + rs.CacheMisses; n > 0 {
 		cache += fmt.Sprintf(", hits %.0f%%", 100*float64(rs.CacheHits)/float64(n))
 	}
