@@ -229,8 +229,10 @@ func (c *committer) endRead() {
 func (c *committer) checkpoint() error {
 	o := c.s.overlay
 	if len(o.m) == 0 {
-		c.s.wal.restart()
-		return nil
+		if c.s.wal.off == 0 {
+			return nil
+		}
+		return c.restartLog()
 	}
 	start := time.Now()
 	keys := make([]bucketKey, 0, len(o.m))
@@ -257,7 +259,9 @@ func (c *committer) checkpoint() error {
 		return fmt.Errorf("%w: checkpoint: %w", ErrCommit, err)
 	}
 	o.clear()
-	c.s.wal.restart()
+	if err := c.restartLog(); err != nil {
+		return err
+	}
 	c.wal.retryAt = 0
 	st := &c.s.stats
 	d := int64(time.Since(start))
@@ -267,6 +271,18 @@ func (c *committer) checkpoint() error {
 	}
 	st.checkpoints.Add(1)
 	st.logBytes.Store(0)
+	return nil
+}
+
+// restartLog starts the log over after its records reached the file. If
+// that fails the log stays as it is: replaying it again is harmless, since
+// its records are the file's.
+func (c *committer) restartLog() error {
+	if err := c.s.wal.restart(); err != nil {
+		c.s.cfg.logger.Error("boltstore: cannot restart the log; it keeps growing", "path", c.s.path, "err", err)
+		c.wal.retryAt = c.s.wal.off + int64(c.s.cfg.walSize)
+		return fmt.Errorf("%w: %w", ErrCommit, err)
+	}
 	return nil
 }
 

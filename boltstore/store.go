@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,11 +103,13 @@ func Open(path string, opts ...Option) (*Store, error) {
 		closing: make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
-	if !cfg.noWAL && cfg.maxSize <= 0 {
-		if err := s.openLog(); err != nil {
-			_ = db.Close()
-			return nil, err
-		}
+	// A log left by a store that stopped without Close is replayed whatever
+	// this store's mode: a store without a log would otherwise miss commits
+	// that were acknowledged, and a later store with one would replay them
+	// over newer records.
+	if err := s.openLog(!cfg.noWAL && cfg.maxSize <= 0); err != nil {
+		_ = db.Close()
+		return nil, err
 	}
 	s.waiters.New = func() any { return make(chan error, 1) }
 	c := newCommitter(s)
@@ -158,9 +161,20 @@ func (s *Store) Close() error {
 func (s *Store) Closed() bool { return s.isClosed.Load() }
 
 // openLog opens the write-ahead log, folds the commits it holds (those of a
-// process that stopped without Close) into the file, and starts it afresh.
-func (s *Store) openLog() error {
-	w, writes, err := openWAL(s.path, s.cfg.noSync, s.cfg.walSize)
+// process that stopped without Close) into the file, and starts it afresh; or,
+// when the store is to run without a log (use false), removes it once
+// folded in.
+func (s *Store) openLog(use bool) error {
+	if !use {
+		if _, err := os.Stat(walPath(s.path)); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+	}
+	prealloc := 0
+	if use && !s.cfg.noSync {
+		prealloc = s.cfg.walSize
+	}
+	w, writes, err := openWAL(s.path, s.cfg.noSync, prealloc)
 	if err != nil {
 		return err
 	}
@@ -179,7 +193,13 @@ func (s *Store) openLog() error {
 		}
 		s.cfg.logger.Info("boltstore: replayed the log of an unclean shutdown", "path", s.path, "writes", len(writes))
 	}
-	w.restart()
+	if !use {
+		return w.remove()
+	}
+	if err := w.restart(); err != nil {
+		w.f.Close()
+		return fmt.Errorf("boltstore: %w", err)
+	}
 	s.wal = w
 	s.overlay = &overlay{m: make(map[bucketKey]overlayEntry)}
 	return nil

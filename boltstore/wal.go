@@ -62,8 +62,9 @@ func walPath(dbPath string) string { return dbPath + "-wal" }
 
 // openWAL opens or creates the log beside the database and returns the writes
 // of its valid frames, in order, for the caller to fold into the database
-// before anything is appended.
-func openWAL(dbPath string, noSync bool, size int) (*wal, []walWrite, error) {
+// before anything is appended. The file is filled with zeros up to prealloc
+// bytes.
+func openWAL(dbPath string, noSync bool, prealloc int) (*wal, []walWrite, error) {
 	path := walPath(dbPath)
 	_, statErr := os.Stat(path)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
@@ -89,8 +90,8 @@ func openWAL(dbPath string, noSync bool, size int) (*wal, []walWrite, error) {
 		f.Close()
 		return nil, nil, fmt.Errorf("boltstore: log %s: %w", path, err)
 	}
-	if !noSync && len(data) < size {
-		if err := w.preallocate(int64(len(data)), int64(size)); err != nil {
+	if len(data) < prealloc {
+		if err := w.preallocate(int64(len(data)), int64(prealloc)); err != nil {
 			f.Close()
 			return nil, nil, err
 		}
@@ -257,10 +258,23 @@ func (w *wal) sync() error {
 // restart makes the log empty after its frames were folded into the
 // database: new frames overwrite it from the start under a new generation,
 // which keeps the file's size and so spares each sync a metadata update.
-func (w *wal) restart() {
+//
+// The first header is erased, and synced, before any new frame: otherwise a
+// crash that tore the new first frame could leave the old first frame
+// readable, and a replay of it alone would take the keys of the old frames
+// after it back to older values.
+func (w *wal) restart() error {
+	var zero [walHeaderSize]byte
+	if _, err := w.f.WriteAt(zero[:], 0); err != nil {
+		return fmt.Errorf("restart log: %w", err)
+	}
+	if err := w.sync(); err != nil {
+		return fmt.Errorf("restart log: %w", err)
+	}
 	w.off = 0
 	w.dirty = false
 	w.gen = rand.Uint64()
+	return nil
 }
 
 // remove deletes the log after a clean shutdown folded it into the database.
@@ -271,7 +285,12 @@ func (w *wal) remove() error {
 	if err := os.Remove(w.path); err != nil {
 		return fmt.Errorf("boltstore: remove log %s: %w", w.path, err)
 	}
-	return nil
+	if w.noSync {
+		return nil
+	}
+	// Durably gone: a log that came back after a power loss would be
+	// replayed over newer records.
+	return syncDir(filepath.Dir(w.path))
 }
 
 func syncDir(dir string) error {
