@@ -64,8 +64,11 @@
 //
 // Every method of Store is safe for concurrent use. The submission queue is
 // bounded (WithQueueSize); Submit blocks while it is full, until ctx ends or
-// Close begins. Reads (Get, Scan, Buckets, Verify) run in bbolt read
-// transactions concurrently with the committer.
+// Close begins. Get runs concurrently with the committer, from the
+// write-ahead log's records in memory or a bbolt read transaction. Scan,
+// Buckets and Verify first ask the committer to fold the log into the file
+// (so they queue behind the requests already queued), then read the file in
+// read transactions.
 //
 // # Ownership
 //
@@ -91,9 +94,11 @@
 // wait when it is full. A panicking callback is recovered and logged
 // (WithLogger).
 //
-// A Scan loop body runs inside a read transaction: it must not call Commit
-// or Close, because a commit that grows the file waits for read transactions
-// to end (see WithInitialMmapSize).
+// Without the write-ahead log (WithoutWAL), bbolt makes a transaction's
+// records visible to readers when it writes its meta page, just before the
+// final fsync; if that fsync fails, the batch is reported failed although its
+// records may stay in the file. The log avoids both: readers see a batch only
+// after its sync succeeded.
 //
 // WithNoSync drops the fsync: a machine crash may lose or corrupt recent
 // commits. Use it for tests and throw-away stores.

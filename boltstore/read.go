@@ -81,18 +81,26 @@ func (s *Store) Get(ctx context.Context, bucket, key string) (Record, bool, erro
 	return rec, found, nil
 }
 
-// Scan walks bucket in key order inside one read transaction and yields each
-// record with a nil error, or, for a damaged record, its key with an error
-// satisfying errors.Is(err, ErrCorrupt), and continues. An absent bucket
-// yields nothing. A failure to read at all (ErrClosed, ErrInvalidBucket,
-// ctx's error, checked before every record) is yielded once as the last
-// element. Each yielded Record.State is a fresh copy owned by the caller.
+// scanChunk is how many records Scan reads per read transaction.
+const scanChunk = 256
+
+// Scan walks bucket in key order and yields each record with a nil error, or,
+// for a damaged record, its key with an error satisfying errors.Is(err,
+// ErrCorrupt), and continues. An absent bucket yields nothing. A failure to
+// read at all (ErrClosed, ErrInvalidBucket, ErrReentrant, ErrCommit when the
+// write-ahead log cannot be folded into the file first, ctx's error, checked
+// before every record) is yielded once as the last element. Each yielded
+// Record.State is a fresh copy owned by the caller.
 //
-// The read transaction stays open while the loop body runs: a long body
-// delays bbolt's remapping, so the loop body must not call Commit or Close
-// (a commit that has to grow the file waits for the transaction to end,
-// which waits for the body). Collect first, write afterwards.
+// Scan sees every commit reported before it was called. It reads records in
+// chunks, each in its own read transaction, and holds none while the loop
+// body runs, so the body may call any method of the Store; a record committed
+// again during the scan may be seen in its newer version.
 func (s *Store) Scan(ctx context.Context, bucket string) iter.Seq2[KeyRecord, error] {
+	type item struct {
+		kr  KeyRecord
+		err error
+	}
 	return func(yield func(KeyRecord, error) bool) {
 		if err := validBucketKey(bucket, "-"); err != nil {
 			yield(KeyRecord{}, err)
@@ -102,37 +110,56 @@ func (s *Store) Scan(ctx context.Context, bucket string) iter.Seq2[KeyRecord, er
 			yield(KeyRecord{}, err)
 			return
 		}
-		stopped := false
-		err := s.view(ctx, func(tx *bolt.Tx) error {
-			b := tx.Bucket([]byte(bucket))
-			if b == nil {
-				return nil
-			}
-			c := b.Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				r, err := decodeAt(v, bucket, string(k))
-				kr := KeyRecord{Key: string(k)}
-				if err == nil {
-					r.State = bytes.Clone(r.State)
-					kr.Record = r
-				}
-				if !yield(kr, err) {
-					stopped = true
+		var after []byte // the last key yielded
+		chunk := make([]item, 0, scanChunk)
+		for {
+			chunk = chunk[:0]
+			err := s.view(ctx, func(tx *bolt.Tx) error {
+				b := tx.Bucket([]byte(bucket))
+				if b == nil {
 					return nil
 				}
+				c := b.Cursor()
+				k, v := c.First()
+				if after != nil {
+					if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+						k, v = c.Next()
+					}
+				}
+				for ; k != nil && len(chunk) < scanChunk; k, v = c.Next() {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+					r, err := decodeAt(v, bucket, string(k))
+					it := item{kr: KeyRecord{Key: string(k)}, err: err}
+					if err == nil {
+						r.State = bytes.Clone(r.State) // bbolt's bytes are valid only inside the transaction
+						it.kr.Record = r
+					}
+					chunk = append(chunk, it)
+				}
+				return nil
+			})
+			if err != nil {
+				yield(KeyRecord{}, err)
+				return
 			}
-			return nil
-		})
-		if err != nil && !stopped {
-			yield(KeyRecord{}, err)
+			for _, it := range chunk {
+				if !yield(it.kr, it.err) {
+					return
+				}
+			}
+			if len(chunk) < scanChunk {
+				return
+			}
+			after = []byte(chunk[len(chunk)-1].kr.Key)
 		}
 	}
 }
 
-// Buckets lists every bucket in name order with its size.
+// Buckets lists every bucket in name order with its size, after folding the
+// write-ahead log into the file. Errors: ErrClosed, ErrReentrant (from inside
+// a done callback), ErrCommit (the log could not be folded in), ctx's error.
 func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
 	if err := s.flush(ctx); err != nil {
 		return nil, err
@@ -161,8 +188,10 @@ func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
 
 // Verify reads every record of every bucket in one read transaction and
 // returns one CorruptError per damaged record, in bucket and key order. The
-// error is for failing to read at all (ErrClosed, ctx's error). Verify checks
-// records, not bbolt's page structure (see bbolt's own check command).
+// error is for failing to read at all (ErrClosed, ErrReentrant, ErrCommit,
+// ctx's error, as for Buckets). It first folds the write-ahead log into the
+// file. Verify checks records, not bbolt's page structure (see bbolt's own
+// check command).
 func (s *Store) Verify(ctx context.Context) ([]CorruptError, error) {
 	if err := s.flush(ctx); err != nil {
 		return nil, err

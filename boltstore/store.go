@@ -125,8 +125,8 @@ func (s *Store) Path() string { return s.path }
 // closes the file. Submits waiting for queue space when Close begins return
 // ErrClosed; every other method called after Close began returns ErrClosed.
 //
-// Close blocks until open read transactions end, so it must not be called
-// from inside a Scan loop. Called from inside a done callback it returns
+// Close waits for read transactions in progress to end. Called from inside a
+// done callback it returns
 // ErrReentrant and does nothing. A second call returns nil; concurrent calls
 // wait for the first to finish.
 func (s *Store) Close() error {

@@ -239,3 +239,43 @@ func TestStore_Checkpoint_TornNewFirstFrameReplaysNothingOld(t *testing.T) {
 		t.Errorf("k = version %d, %v; want 2: the old first frame was replayed alone", r.Version, ok)
 	}
 }
+
+// Ensure that Scan yields every record in key order across its chunks and
+// that its loop body may call the Store, Scan, Commit and Buckets included,
+// while commits push the log through checkpoints.
+func TestStore_Scan_BodyMayCallTheStore(t *testing.T) {
+	s := openStore(t, boltstore.WithWALSize(64<<10))
+	const n = 600
+	writes := make([]boltstore.Write, 0, n)
+	for i := range n {
+		writes = append(writes, put("p", fmt.Sprintf("k%04d", i), 0, rec(1, "x")))
+	}
+	mustCommit(t, s, writes...)
+	ctx := context.Background()
+	big := string(make([]byte, 8000))
+	i := 0
+	for kr, err := range s.Scan(ctx, "p") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("k%04d", i); kr.Key != want {
+			t.Fatalf("record %d = %s; want %s", i, kr.Key, want)
+		}
+		if i%50 == 0 {
+			mustCommit(t, s, put("other", fmt.Sprint("o", i), 0, rec(1, big)))
+			if _, ok := mustGet(t, s, "other", fmt.Sprint("o", i)); !ok {
+				t.Fatalf("Get inside the loop missed a commit")
+			}
+			if _, err := s.Buckets(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		i++
+	}
+	if i != n {
+		t.Fatalf("Scan yielded %d records; want %d", i, n)
+	}
+	if s.Stats().Checkpoints == 0 {
+		t.Fatal("no checkpoint ran during the scan; the test did not exercise what it should")
+	}
+}

@@ -17,7 +17,7 @@ const MaxBucketLen = 255
 // must not modify either before that.
 type Write struct {
 	// Bucket is the projection name: non-empty, at most MaxBucketLen bytes.
-	// The bucket is created by the first write that puts into it.
+	// The bucket is created in the file when a record is first stored in it.
 	Bucket string
 	// Key is non-empty and at most bolt.MaxKeySize (32768) bytes.
 	Key string
