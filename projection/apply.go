@@ -64,8 +64,7 @@ func (r *Runtime[E, S, D]) apply(ctx context.Context, event E) (uint64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("projection %q, key %q: %w", r.name, key, err)
 		}
-		c, version, err := r.foldAndSubmit(ctx, key, events[:])
-		unlock()
+		c, version, err := r.foldAndSubmitLocked(ctx, key, events[:], unlock)
 		switch {
 		case errors.Is(err, errDupInFlight):
 			// c is a barrier behind the commit that folded this position:
@@ -76,8 +75,9 @@ func (r *Runtime[E, S, D]) apply(ctx context.Context, event E) (uint64, error) {
 		case err != nil:
 			return 0, err
 		case c == nil:
+			pos, _ := r.positionOf(event) // it did not panic a moment ago
 			return version, fmt.Errorf("%w: projection %q, key %q, position %d is at or below the stored one",
-				ErrDuplicate, r.name, key, r.positionOf(event))
+				ErrDuplicate, r.name, key, pos)
 		}
 		err = <-c.result
 		version = c.parts[0].rec.version
@@ -87,6 +87,13 @@ func (r *Runtime[E, S, D]) apply(ctx context.Context, event E) (uint64, error) {
 		}
 		return version, nil
 	}
+}
+
+// foldAndSubmitLocked is foldAndSubmit followed by unlock, also if it
+// panics.
+func (r *Runtime[E, S, D]) foldAndSubmitLocked(ctx context.Context, key string, events []E, unlock func()) (*commitReq[E, S, D], uint64, error) {
+	defer unlock()
+	return r.foldAndSubmit(ctx, key, events)
 }
 
 // foldAndSubmit folds events, all of key, on key's pending state and queues
@@ -147,7 +154,11 @@ func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D], event
 	version, position := base.version, base.position
 	withUpdates := r.needUpdates(e)
 	for _, ev := range events {
-		if pos := r.positionOf(ev); pos != 0 {
+		pos, err := r.positionOf(ev)
+		if err != nil {
+			return nil, 0, err
+		}
+		if pos != 0 {
 			if pos > base.position && pos <= position {
 				continue // a duplicate of an event earlier in this fold
 			}
@@ -259,7 +270,8 @@ func (r *Runtime[E, S, D]) unpin(e *entry[S, D]) {
 
 // ApplyBatch folds events in one transaction: all of them become durable or
 // none does. Events of one key fold in their order in the slice; each key's
-// version grows by its number of events. Updates are published after the
+// version grows by its number of events folded (Positioned duplicates are
+// skipped). Updates are published after the
 // commit, one KindDelta per event. This is the catch-up and replay path.
 //
 // [Positioned] events whose position was already folded are skipped

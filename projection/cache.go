@@ -51,7 +51,10 @@ type entry[S, D any] struct {
 	gen uint64
 
 	inflight int // commits submitted whose outcome is not known yet
-	pins     int // applies between loading the entry and submitting
+	// rebuilt says a rebuild or delete committed while the entry was cached:
+	// versions may then repeat, so a resume by version cannot be trusted.
+	rebuilt bool
+	pins    int // applies between loading the entry and submitting
 
 	history    []Update[S, D] // ring of the most recent updates, oldest at histStart
 	histStart  int
@@ -132,17 +135,20 @@ func (e *entry[S, D]) addHistoryLocked(u Update[S, D], size int) {
 }
 
 // replayLocked returns the updates that follow version since, oldest first,
-// if the history still holds all of them. A rebuild or delete in the history
-// carries a full state, so replay may also start there.
+// if the history still holds all of them. A rebuild may give a key a version
+// it had before, so after one the history cannot tell which state a version
+// stood for, and replay is refused (a resync is always right).
 func (e *entry[S, D]) replayLocked(since uint64) ([]Update[S, D], bool) {
+	if e.rebuilt {
+		return nil, false
+	}
 	if e.committed.version == since {
 		return nil, true
 	}
 	n := len(e.history)
 	at := func(i int) Update[S, D] { return e.history[(e.histStart+i)%n] }
 	for i := n - 1; i >= 0; i-- {
-		u := at(i)
-		if (u.Kind == KindDelta && u.Version == since+1) || u.Kind == KindRebuild || u.Kind == KindDeleted {
+		if u := at(i); u.Version == since+1 {
 			out := make([]Update[S, D], 0, n-i)
 			for j := i; j < n; j++ {
 				out = append(out, at(j))

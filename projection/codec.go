@@ -72,12 +72,18 @@ func (c *codec[S]) decode(b []byte) (s S, err error) {
 	return s, nil
 }
 
-// clone returns a deep copy of s, whose encoding is b.
-func (c *codec[S]) clone(s S, b []byte) (S, error) {
+// clone returns a deep copy of s, whose encoding is b. A panicking Clone
+// method is reported as ErrApplyPanic: callers hold locks.
+func (c *codec[S]) clone(s S, b []byte) (out S, err error) {
 	if c.valueCopy {
 		return s, nil
 	}
 	if cl, ok := any(s).(Cloner[S]); ok {
+		defer func() {
+			if v := recover(); v != nil {
+				err = fmt.Errorf("%w: Clone panicked: %v", ErrApplyPanic, v)
+			}
+		}()
 		return cl.Clone(), nil
 	}
 	if b == nil {

@@ -112,35 +112,44 @@ func (r *Runtime[E, S, D]) submit(ctx context.Context, c *commitReq[E, S, D]) er
 // did; applies folded on top of the failed one carry an Expect the store will
 // refuse, so they fail too.
 func (c *commitReq[E, S, D]) onDone(err error) {
-	r := c.r
+	// The waiting caller is released whatever happens below: the outcome is
+	// the commit's.
+	defer func() { c.result <- err }()
 	for i := range c.parts {
-		p := &c.parts[i]
-		e := p.e
-		e.sh.mu.Lock()
-		e.inflight--
-		if err == nil {
-			e.committed = p.rec
-			if len(p.updates) == 0 {
-				r.lateSubscriberLocked(e, p)
-			}
-			// One interest check per key: a subscriber that arrives after it
-			// reads its initial state under this shard lock, after these
-			// updates.
-			listened := r.bus != nil && pubsub.HasSubscribers(r.bus, e.channel)
-			for _, u := range p.updates {
-				u.seq = r.seq.Add(1)
-				e.addHistoryLocked(u, r.cfg.history)
-				if listened {
-					r.publish(e.channel, u)
-				}
-			}
-		} else if e.gen == p.gen {
+		c.r.settle(&c.parts[i], err)
+	}
+}
+
+// settle applies one part's commit outcome to its entry; see onDone.
+func (r *Runtime[E, S, D]) settle(p *commitPart[S, D], err error) {
+	e := p.e
+	e.sh.mu.Lock()
+	defer e.sh.mu.Unlock()
+	e.inflight--
+	if err != nil {
+		if e.gen == p.gen {
 			e.pending = e.committed
 			e.gen++
 		}
-		e.sh.mu.Unlock()
+		return
 	}
-	c.result <- err
+	e.committed = p.rec
+	if len(p.updates) == 0 {
+		r.lateSubscriberLocked(e, p)
+	}
+	// One interest check per key: a subscriber that arrives after it reads
+	// its initial state under this shard lock, after these updates.
+	listened := r.bus != nil && pubsub.HasSubscribers(r.bus, e.channel)
+	for _, u := range p.updates {
+		u.seq = r.seq.Add(1)
+		if u.Kind == KindRebuild || u.Kind == KindDeleted {
+			e.rebuilt = true
+		}
+		e.addHistoryLocked(u, r.cfg.history)
+		if listened {
+			r.publish(e.channel, u)
+		}
+	}
 }
 
 // lateSubscriberLocked covers a subscriber that arrived between the fold,
@@ -163,6 +172,14 @@ func (r *Runtime[E, S, D]) lateSubscriberLocked(e *entry[S, D], p *commitPart[S,
 // the channel chose the Block policy. A failure does not undo the commit; it
 // is logged, and subscribers can tell from the versions what they missed.
 func (r *Runtime[E, S, D]) publish(channel string, u Update[S, D]) {
+	defer func() {
+		// A raw bus subscriber's OnDrop callback runs inside Publish; its
+		// panic must not escape into the commit path, which holds a lock.
+		if v := recover(); v != nil {
+			r.cfg.logger.Error("projection: publishing an update panicked; snapshot persisted",
+				"projection", r.name, "key", u.Key, "version", u.Version, "panic", v)
+		}
+	}()
 	_, err := pubsub.Publish(context.Background(), r.bus, channel, u)
 	switch {
 	case err == nil:

@@ -1,8 +1,10 @@
 package projection_test
 
 import (
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/livefold/livefold/projection"
 	"github.com/stretchr/testify/require"
@@ -79,4 +81,56 @@ func TestRuntime_Apply_FailedCommitRollsBackItsLineage(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, counterState{Total: 101}, snap.State)
 	require.Equal(t, uint64(2), snap.Version)
+}
+
+// Ensure that an apply made while a rebuild commits builds on the rebuild's
+// outcome: when the rebuild fails, the apply folds on the committed state,
+// even though the rebuild would have given the key the version it had.
+func TestRuntime_Rebuild_FailedCommitLeavesNothingToBuildOn(t *testing.T) {
+	e := newEnv(t)
+	fs := &faultStore{Store: e.store, submits: make(chan struct{}, 16)}
+	rt, err := projection.New(fs, e.bus, counter{})
+	require.NoError(t, err)
+	ctx := ctxT(t)
+	for range 5 {
+		_, err := rt.Apply(ctx, counterEvent{Delta: 1})
+		require.NoError(t, err)
+		<-fs.submits
+	}
+	started, release := fs.holdNext()
+	defer release() // a failing test must not leave the committer held
+	fs.failNext(1)
+	rebuilt := make(chan error, 1)
+	go func() {
+		_, err := rt.Rebuild(ctx, "default-key", slices.Values([]counterEvent{
+			{Delta: 100}, {Delta: 100}, {Delta: 100}, {Delta: 100}, {Delta: 100}}))
+		rebuilt <- err
+	}()
+	<-started
+	<-fs.submits // the rebuild's
+	applied := make(chan error, 1)
+	var version uint64
+	go func() {
+		var err error
+		version, err = rt.Apply(ctx, counterEvent{Delta: 1})
+		applied <- err
+	}()
+	// The apply must wait for the rebuild's outcome. An absence can only be
+	// watched for a while: a fold on the pending rebuild submits within
+	// microseconds, so 200ms catches it, and a pass never depends on timing.
+	select {
+	case <-fs.submits:
+		t.Fatal("an apply was submitted while the rebuild it would build on was not durable")
+	case <-time.After(200 * time.Millisecond):
+	}
+	release()
+	require.Error(t, <-rebuilt)
+	require.NoError(t, <-applied)
+	require.Equal(t, uint64(6), version)
+	snap, err := rt.ReadRequired(ctx, "default-key")
+	require.NoError(t, err)
+	require.Equal(t, counterState{Total: 6}, snap.State)
+	v, err := rt.Apply(ctx, counterEvent{Delta: 1})
+	require.NoError(t, err, "the key keeps working")
+	require.Equal(t, uint64(7), v)
 }

@@ -15,15 +15,17 @@
 // # Concurrency
 //
 // All methods of a Runtime are safe for concurrent use. Applies on different
-// keys run in parallel and share group commits. Applies on one key fold in
-// call order on the latest state, committed or not, so a hot key is not
-// limited to one commit per event; each caller still returns only after its
-// own event is durable. If a commit fails, every apply that folded on top of
-// it fails too and the key returns to its last committed state, in memory, on
-// disk and for subscribers.
+// keys run in parallel and share group commits. Applies on one key fold one
+// at a time, in the order they get the key's lock, on the latest state,
+// committed or not, so a hot key is not limited to one commit per event; each
+// caller still returns only after its own event is durable. If a commit
+// fails, every apply that folded on top of it fails too and the key returns
+// to its last committed state, in memory, on disk and for subscribers.
 //
-// Read takes no lock and never sees a torn state: it returns the snapshot of
-// some committed version.
+// Read takes no key lock, so it never waits for a fold or a commit, and never
+// sees a torn state: it returns the snapshot of some committed version. (It
+// takes the mutex of the key's cache shard for a moment, as commits do when
+// they publish.)
 //
 // # Ownership
 //

@@ -43,15 +43,21 @@ func (e *GapError) Error() string {
 func (e *GapError) Is(target error) bool { return target == ErrGap }
 
 // positionOf returns event's stream position, or 0 if positions are not in
-// use.
-func (r *Runtime[E, S, D]) positionOf(event E) uint64 {
+// use. A panicking StreamPosition is reported as a *PanicError.
+func (r *Runtime[E, S, D]) positionOf(event E) (pos uint64, err error) {
 	if !r.positions {
-		return 0
+		return 0, nil
 	}
-	if p, ok := any(event).(Positioned); ok {
-		return p.StreamPosition()
+	p, ok := any(event).(Positioned)
+	if !ok {
+		return 0, nil
 	}
-	return 0
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Projection: r.name, Value: fmt.Errorf("StreamPosition: %v", v)}
+		}
+	}()
+	return p.StreamPosition(), nil
 }
 
 // admit decides whether an event at position pos folds onto a lineage whose

@@ -9,12 +9,15 @@ import (
 
 // Rebuild replaces key's snapshot with the fold of events from the zero
 // state, atomically: a crash leaves either the old snapshot or the new one.
-// The new version is the number of events. Subscribers get one KindRebuild
-// update carrying the full state. With no events the snapshot is deleted, the
-// zero state is returned and a KindDeleted update is published.
+// The new version is the number of events folded (Positioned duplicates in
+// events are folded once). Subscribers get one KindRebuild update carrying
+// the full state. With no events the snapshot is deleted, the zero state is
+// returned and a KindDeleted update is published.
 //
-// Rebuild holds key's lock while it iterates events, so applies of key wait
-// for it. An event whose Key is not key fails the rebuild with
+// Rebuild holds key's lock while it iterates events and until its commit is
+// durable, so applies of key wait for it. (A rebuild may give the key a
+// version it had before; an apply folded on a rebuild whose commit then
+// failed could not tell, from versions alone, that it built on nothing.) An event whose Key is not key fails the rebuild with
 // ErrKeyMismatch; a panicking fold fails it with ErrApplyPanic; in both cases
 // and on every other error nothing changed. The returned state belongs to
 // the caller.
@@ -45,8 +48,8 @@ func (r *Runtime[E, S, D]) rebuild(ctx context.Context, key string, events iter.
 	if err != nil {
 		return zero, fmt.Errorf("projection %q, key %q: %w", r.name, key, err)
 	}
+	defer unlock()
 	c, err := r.rebuildAndSubmit(ctx, key, events)
-	unlock()
 	if err != nil {
 		return zero, err
 	}
@@ -146,7 +149,11 @@ func (r *Runtime[E, S, D]) foldHistory(ctx context.Context, key string, events i
 		if k := r.p.Key(ev); k != key {
 			return state, 0, 0, fmt.Errorf("%w: projection %q: rebuilding %q, event %d belongs to %q", ErrKeyMismatch, r.name, key, n+1, k)
 		}
-		if pos := r.positionOf(ev); pos != 0 {
+		pos, err := r.positionOf(ev)
+		if err != nil {
+			return state, 0, 0, err
+		}
+		if pos != 0 {
 			ok, err := r.admit(key, pos, position, position)
 			if err != nil {
 				return state, 0, 0, err

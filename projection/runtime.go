@@ -253,7 +253,7 @@ func (r *Runtime[E, S, D]) storeErr(key string, err error) error {
 }
 
 func (r *Runtime[E, S, D]) corrupt(key string, err error) error {
-	if errors.Is(err, ErrCorrupt) {
+	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrApplyPanic) {
 		return fmt.Errorf("projection %q, key %q: %w", r.name, key, err)
 	}
 	return fmt.Errorf("%w: projection %q, key %q: %w", ErrCorrupt, r.name, key, err)

@@ -302,6 +302,17 @@ func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []
 			if !ok {
 				return
 			}
+			if len(s.lagWake) > 0 {
+				// A key lost an update while this one waited: resync first,
+				// so that no newer delta of it goes out before its resync.
+				<-s.lagWake
+				for _, key := range s.takeLagged() {
+					if !s.resyncKey(ctx, key, skip) {
+						return
+					}
+					s.stats.resyncs.Add(1)
+				}
+			}
 			if last, ok := skip[u.Key]; ok {
 				if u.seq <= last {
 					continue

@@ -387,3 +387,27 @@ func TestRuntime_Subscribe_ArrivesDuringCommitWithoutHistory(t *testing.T) {
 	require.Equal(t, uint64(1), last.Version)
 	require.Equal(t, int64(7), last.State.Total)
 }
+
+// Ensure that a resume by version after a rebuild that gave the key a
+// version it had before resyncs instead of trusting the version.
+func TestRuntime_Subscribe_SinceAfterRebuildToSameVersion(t *testing.T) {
+	rt := newCounter(t, newEnv(t))
+	ctx := ctxT(t)
+	for range 5 {
+		_, err := rt.Apply(ctx, counterEvent{Delta: 1})
+		require.NoError(t, err)
+	}
+	history := []counterEvent{{Delta: 100}, {Delta: 100}, {Delta: 100}, {Delta: 100}, {Delta: 100}}
+	_, err := rt.Rebuild(ctx, "default-key", slices.Values(history))
+	require.NoError(t, err)
+
+	// A client that saw version 5 before the rebuild has Total 5; the key
+	// is at version 5 again, with Total 500.
+	sub, err := rt.Subscribe(ctx, "default-key", projection.WithSince(5))
+	require.NoError(t, err)
+	defer sub.Close()
+	u := next(t, sub)
+	require.Equal(t, projection.KindResync, u.Kind)
+	require.Equal(t, uint64(5), u.Version)
+	require.Equal(t, int64(500), u.State.Total)
+}
