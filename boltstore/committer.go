@@ -13,6 +13,12 @@ import (
 // of huge states should not pin its memory for the life of the Store.
 const maxRetainedArena = 4 << 20
 
+// maxBatchBytes bounds a batch by the bytes of its records as well as by its
+// number of requests: the committer stops taking requests once a batch holds
+// this much, so with MaxRequestBytes per request a log frame stays far below
+// the 4 GiB its length field can describe.
+const maxBatchBytes = 64 << 20
+
 // committer is the state of the Store's single committer goroutine. Every
 // field is owned by that goroutine; nothing else touches it.
 type committer struct {
@@ -68,14 +74,16 @@ func (c *committer) run() {
 			return
 		}
 		c.batch = append(c.batch[:0], req)
+		size := req.size()
 	drain:
-		for len(c.batch) < c.s.cfg.maxBatch {
+		for len(c.batch) < c.s.cfg.maxBatch && size < maxBatchBytes {
 			select {
 			case req, ok := <-c.s.queue:
 				if !ok {
 					break drain
 				}
 				c.batch = append(c.batch, req)
+				size += req.size()
 			default:
 				break drain
 			}

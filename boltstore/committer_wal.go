@@ -77,10 +77,7 @@ func (c *committer) logBatch(writes int) {
 	ws.accepted = ws.accepted[:0]
 	size := 0
 	for i := range c.batch {
-		for j := range c.batch[i].writes {
-			w := &c.batch[i].writes[j]
-			size += walWriteHead + len(w.Bucket) + len(w.Key) + headerLen + len(w.Record.State)
-		}
+		size += c.batch[i].size()
 	}
 	frame := newFrame(walHeaderSize + size)
 	applied, conflicts, corrupt := 0, 0, 0
@@ -124,6 +121,12 @@ func (c *committer) logBatch(writes int) {
 	if applied == 0 {
 		st.recordRejections(conflicts, corrupt)
 		return // every request was rejected: nothing to log or sync
+	}
+	if cap(frame) > 2*len(frame) {
+		// Rejected requests were counted in the frame's capacity; the
+		// overlay keeps the frame until a checkpoint, so keep only what is
+		// used.
+		frame = slices.Clip(bytes.Clone(frame))
 	}
 	start := time.Now()
 	if err := c.s.wal.append(frame); err != nil {

@@ -130,13 +130,14 @@ func parseWAL(data []byte) ([]walWrite, error) {
 			break
 		}
 		g := binary.LittleEndian.Uint64(h[4:])
-		n := int(binary.LittleEndian.Uint32(h[12:]))
+		n64 := uint64(binary.LittleEndian.Uint32(h[12:]))
 		if off == 0 {
 			gen = g
 		}
-		if g != gen || n > len(data)-off-walHeaderSize {
+		if g != gen || n64 > uint64(len(data)-off-walHeaderSize) {
 			break
 		}
+		n := int(n64)
 		payload := data[off+walHeaderSize : off+walHeaderSize+n]
 		if frameCRC(h[4:16], payload) != binary.LittleEndian.Uint32(h[16:]) {
 			break
@@ -156,9 +157,9 @@ func parsePayload(writes []walWrite, p []byte) ([]walWrite, error) {
 			return nil, errors.New("truncated write header")
 		}
 		del := p[0] == 1
-		bl, kl, vl := int(p[1]), int(binary.LittleEndian.Uint16(p[2:])), int(binary.LittleEndian.Uint32(p[4:]))
+		bl, kl, vl := uint64(p[1]), uint64(binary.LittleEndian.Uint16(p[2:])), uint64(binary.LittleEndian.Uint32(p[4:]))
 		p = p[walWriteHead:]
-		if bl+kl+vl > len(p) || bl == 0 || kl == 0 {
+		if bl+kl+vl > uint64(len(p)) || bl == 0 || kl == 0 {
 			return nil, errors.New("write lengths exceed the frame")
 		}
 		writes = append(writes, walWrite{

@@ -10,6 +10,10 @@ import (
 // MaxBucketLen is the longest accepted bucket (projection) name, in bytes.
 const MaxBucketLen = 255
 
+// MaxRequestBytes is the most one request may write: the sum, over its
+// writes, of the encoded record, key and bucket name.
+const MaxRequestBytes = 1 << 30
+
 // Write is one change in a request.
 //
 // The Store keeps the caller's Write slice and Record.State without copying
@@ -49,11 +53,25 @@ type request struct {
 	checkpoint bool
 }
 
+// size returns about how many bytes the request's records take in a commit.
+func (r *request) size() int {
+	n := 0
+	for i := range r.writes {
+		w := &r.writes[i]
+		n += walWriteHead + len(w.Bucket) + len(w.Key)
+		if !w.Delete {
+			n += headerLen + len(w.Record.State)
+		}
+	}
+	return n
+}
+
 // Submit enqueues writes as one request for the next group commit: all of them
 // become durable in one commit, or none does.
 //
-// Validation errors (ErrInvalidBucket, ErrInvalidKey, ErrInvalidRecord,
-// ErrDuplicateWrite, naming bucket and key), ErrClosed, ErrReentrant and
+// Validation errors (ErrInvalidBucket, ErrInvalidKey, ErrInvalidRecord, also
+// for a request larger than MaxRequestBytes, ErrDuplicateWrite, naming bucket
+// and key), ErrClosed, ErrReentrant and
 // ctx's error are returned synchronously, and then done is not called. Submit
 // blocks only while the queue is full, until ctx ends or Close begins.
 //
@@ -158,6 +176,9 @@ func validate(writes []Write) error {
 			return fmt.Errorf("%w: bucket %q key %q: state of %d bytes is too large",
 				ErrInvalidRecord, w.Bucket, quoteKey(w.Key), len(w.Record.State))
 		}
+	}
+	if r := (request{writes: writes}); r.size() > MaxRequestBytes {
+		return fmt.Errorf("%w: the request's %d writes take %d bytes, more than %d", ErrInvalidRecord, len(writes), r.size(), MaxRequestBytes)
 	}
 	return checkDuplicates(writes)
 }
