@@ -217,7 +217,7 @@ func TestStore_Checkpoint_TornNewFirstFrameReplaysNothingOld(t *testing.T) {
 	s := openStore(t)
 	mustCommit(t, s, put("p", "k", 0, rec(1, "v1")))
 	mustCommit(t, s, put("p", "k", 1, rec(2, "v2")))
-	first := s.Stats().LogBytes / 2 // both frames have the same size
+	first := s.Stats().LogBytes / 2                         // both frames have the same size
 	for _, err := range s.Scan(context.Background(), "p") { // checkpoints first
 		if err != nil {
 			t.Fatal(err)
