@@ -152,7 +152,6 @@ func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D], event
 	}
 	p := c.addPart(e, gen)
 	version, position := base.version, base.position
-	withUpdates := r.needUpdates(e)
 	for _, ev := range events {
 		pos, err := r.positionOf(ev)
 		if err != nil {
@@ -176,13 +175,13 @@ func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D], event
 			return nil, 0, err
 		}
 		version++
-		if withUpdates {
-			st, err := r.copyOf(&work)
-			if err != nil {
-				return nil, 0, err
-			}
-			p.updates = append(p.updates, Update[S, D]{Key: e.key, Kind: KindDelta, Version: version, Delta: delta, State: st})
+		// Built whether or not anyone listens yet: a subscriber may
+		// arrive before the commit, and the history keeps it anyway.
+		st, err := r.copyOf(&work)
+		if err != nil {
+			return nil, 0, err
 		}
+		p.updates = append(p.updates, Update[S, D]{Key: e.key, Kind: KindDelta, Version: version, Delta: delta, State: st})
 	}
 	if version == base.version {
 		c.parts = c.parts[:len(c.parts)-1]

@@ -68,12 +68,6 @@ func (c *commitReq[E, S, D]) addPart(e *entry[S, D], gen uint64) *commitPart[S, 
 	return p
 }
 
-// needUpdates reports whether updates must be built for commits of e: when
-// someone listens on its channel or its history is kept.
-func (r *Runtime[E, S, D]) needUpdates(e *entry[S, D]) bool {
-	return r.cfg.history > 0 || (r.bus != nil && pubsub.HasSubscribers(r.bus, e.channel))
-}
-
 // submit marks every part's entry as in flight, hands the writes to the
 // store and, once they are queued, makes each part's state the pending state
 // its next fold builds on. On error nothing is queued and nothing changed.
@@ -134,9 +128,6 @@ func (r *Runtime[E, S, D]) settle(p *commitPart[S, D], err error) {
 		return
 	}
 	e.committed = p.rec
-	if len(p.updates) == 0 {
-		r.lateSubscriberLocked(e, p)
-	}
 	// One interest check per key: a subscriber that arrives after it reads
 	// its initial state under this shard lock, after these updates.
 	listened := r.bus != nil && pubsub.HasSubscribers(r.bus, e.channel)
@@ -150,22 +141,6 @@ func (r *Runtime[E, S, D]) settle(p *commitPart[S, D], err error) {
 			r.publish(e.channel, u)
 		}
 	}
-}
-
-// lateSubscriberLocked covers a subscriber that arrived between the fold,
-// which built no updates because nobody listened and no history is kept, and
-// the commit: its initial state predates this commit, so it gets the
-// committed state as a resync.
-func (r *Runtime[E, S, D]) lateSubscriberLocked(e *entry[S, D], p *commitPart[S, D]) {
-	if r.bus == nil || !pubsub.HasSubscribers(r.bus, e.channel) {
-		return
-	}
-	st, err := r.codec.clone(p.rec.state, p.rec.bytes)
-	if err != nil {
-		r.cfg.logger.Error("projection: cannot copy a committed state", "projection", r.name, "key", e.key, "err", err)
-		return
-	}
-	p.updates = append(p.updates, Update[S, D]{Key: e.key, Kind: KindResync, Version: p.rec.version, State: st})
 }
 
 // publish sends u on channel. It never blocks unless a raw bus subscriber on

@@ -60,8 +60,8 @@ func WithCacheSize(n int) Option {
 
 // WithHistory sets how many recent updates the runtime keeps per cached key,
 // so that a subscriber resuming WithSince a recent version gets the missed
-// updates replayed instead of one resync. 0 disables replay. Memory grows with
-// cache size times history. Default DefaultHistory.
+// updates replayed instead of one resync. 0 disables replay and saves the
+// memory, which grows with cache size times history. Default DefaultHistory.
 func WithHistory(n int) Option {
 	return func(c *config) error {
 		if n < 0 {

@@ -252,6 +252,9 @@ func (r *Runtime[E, S, D]) storeErr(key string, err error) error {
 	}
 }
 
+// corrupt names the projection and key on err, a failure to read or copy a
+// stored state, and marks it ErrCorrupt unless it already says what failed
+// (damage, or a panicking Clone method).
 func (r *Runtime[E, S, D]) corrupt(key string, err error) error {
 	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrApplyPanic) {
 		return fmt.Errorf("projection %q, key %q: %w", r.name, key, err)
@@ -261,26 +264,17 @@ func (r *Runtime[E, S, D]) corrupt(key string, err error) error {
 
 // keyOf returns p.Key(event), validated, reporting a panic as a
 // *PanicError.
-func (r *Runtime[E, S, D]) keyOf(event E) (string, error) {
-	key, err := r.rawKeyOf(event)
-	if err != nil {
-		return "", err
-	}
-	if err := ValidKey(key); err != nil {
-		return "", fmt.Errorf("projection %q: %w", r.name, err)
-	}
-	return key, nil
-}
-
-// rawKeyOf returns p.Key(event) unvalidated, reporting a panic as a
-// *PanicError: for callers that compare it with a key validated already.
-func (r *Runtime[E, S, D]) rawKeyOf(event E) (key string, err error) {
+func (r *Runtime[E, S, D]) keyOf(event E) (key string, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Projection: r.name, Value: v}
 		}
 	}()
-	return r.p.Key(event), nil
+	key = r.p.Key(event)
+	if err := ValidKey(key); err != nil {
+		return "", fmt.Errorf("projection %q: %w", r.name, err)
+	}
+	return key, nil
 }
 
 // fold runs p.Apply(state, event), reporting a panic as a *PanicError.

@@ -291,11 +291,8 @@ func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []
 	}
 	in := s.bus.C()
 	for {
-		for _, key := range s.takeLagged() {
-			if !s.resyncKey(ctx, key, skip) {
-				return
-			}
-			s.stats.resyncs.Add(1)
+		if !s.resyncLagged(ctx, skip) {
+			return
 		}
 		select {
 		case u, ok := <-in:
@@ -306,11 +303,8 @@ func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []
 				// A key lost an update while this one waited: resync first,
 				// so that no newer delta of it goes out before its resync.
 				<-s.lagWake
-				for _, key := range s.takeLagged() {
-					if !s.resyncKey(ctx, key, skip) {
-						return
-					}
-					s.stats.resyncs.Add(1)
+				if !s.resyncLagged(ctx, skip) {
+					return
 				}
 			}
 			if last, ok := skip[u.Key]; ok {
@@ -333,6 +327,18 @@ func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []
 			return
 		}
 	}
+}
+
+// resyncLagged resyncs every key that lost an update. It returns false when
+// the subscription ended.
+func (s *Subscription[S, D]) resyncLagged(ctx context.Context, skip map[string]uint64) bool {
+	for _, key := range s.takeLagged() {
+		if !s.resyncKey(ctx, key, skip) {
+			return false
+		}
+		s.stats.resyncs.Add(1)
+	}
+	return true
 }
 
 // resyncKey sends key's current state and marks the updates older than it

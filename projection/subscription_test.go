@@ -89,13 +89,12 @@ func TestRuntime_SubscribeAll_InitialStateUnderConcurrentApplies(t *testing.T) {
 		const perKey = 30
 		done := make(chan error, 1)
 		go func() {
-			for i := range perKey {
+			for range perKey {
 				for _, k := range keys {
 					if _, err := rt.Apply(ctx, counterEvent{Key: k, Delta: 1}); err != nil {
 						done <- err
 						return
 					}
-					_ = i
 				}
 			}
 			done <- nil
