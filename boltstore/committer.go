@@ -74,7 +74,7 @@ func (c *committer) run() {
 			return
 		}
 		c.batch = append(c.batch[:0], req)
-		size := req.size()
+		size := req.size
 	drain:
 		for len(c.batch) < c.s.cfg.maxBatch && size < maxBatchBytes {
 			select {
@@ -83,7 +83,7 @@ func (c *committer) run() {
 					break drain
 				}
 				c.batch = append(c.batch, req)
-				size += req.size()
+				size += req.size
 			default:
 				break drain
 			}

@@ -77,7 +77,7 @@ func (c *committer) logBatch(writes int) {
 	ws.accepted = ws.accepted[:0]
 	size := 0
 	for i := range c.batch {
-		size += c.batch[i].size()
+		size += c.batch[i].size
 	}
 	frame := newFrame(walHeaderSize + size)
 	applied, conflicts, corrupt := 0, 0, 0

@@ -51,13 +51,16 @@ type request struct {
 	// checkpoint asks the committer to fold the log into the database file
 	// after this batch; see Store.flush.
 	checkpoint bool
+	// size is about how many bytes the writes take in a commit, measured
+	// once by validate.
+	size int
 }
 
-// size returns about how many bytes the request's records take in a commit.
-func (r *request) size() int {
+// requestSize returns about how many bytes writes take in a commit.
+func requestSize(writes []Write) int {
 	n := 0
-	for i := range r.writes {
-		w := &r.writes[i]
+	for i := range writes {
+		w := &writes[i]
 		n += walWriteHead + len(w.Bucket) + len(w.Key)
 		if !w.Delete {
 			n += headerLen + len(w.Record.State)
@@ -96,10 +99,11 @@ func (r *request) size() int {
 // recovered and logged. The caller keeps ownership of writes and of every
 // Record.State but must not modify them until done was called.
 func (s *Store) Submit(ctx context.Context, writes []Write, done func(error)) error {
-	if err := validate(writes); err != nil {
+	size, err := validate(writes)
+	if err != nil {
 		return err
 	}
-	return s.enqueue(ctx, request{writes: writes, done: done})
+	return s.enqueue(ctx, request{writes: writes, done: done, size: size})
 }
 
 // Commit is Submit followed by waiting for the outcome, which it returns.
@@ -111,15 +115,16 @@ func (s *Store) Commit(ctx context.Context, writes []Write) error {
 	if s.onCommitter() {
 		return ErrReentrant
 	}
-	if err := validate(writes); err != nil {
+	size, err := validate(writes)
+	if err != nil {
 		return err
 	}
 	ch := s.waiters.Get().(chan error)
-	if err := s.enqueue(ctx, request{writes: writes, wait: ch}); err != nil {
+	if err := s.enqueue(ctx, request{writes: writes, wait: ch, size: size}); err != nil {
 		s.waiters.Put(ch)
 		return err
 	}
-	err := <-ch
+	err = <-ch
 	s.waiters.Put(ch)
 	return err
 }
@@ -156,31 +161,32 @@ func (s *Store) enqueue(ctx context.Context, req request) error {
 
 // validate rejects, before anything is queued, every write that would make
 // bbolt fail inside a transaction (a commit's, or a checkpoint's) and so fail
-// a whole batch.
-func validate(writes []Write) error {
+// a whole batch; for a valid request it returns its size.
+func validate(writes []Write) (size int, err error) {
 	for i := range writes {
 		w := &writes[i]
 		if err := validBucketKey(w.Bucket, w.Key); err != nil {
-			return err
+			return 0, err
 		}
 		if w.Delete {
 			continue
 		}
 		switch {
 		case w.Record.Version == 0:
-			return fmt.Errorf("%w: bucket %q key %q: version 0", ErrInvalidRecord, w.Bucket, quoteKey(w.Key))
+			return 0, fmt.Errorf("%w: bucket %q key %q: version 0", ErrInvalidRecord, w.Bucket, quoteKey(w.Key))
 		case !validTime(w.Record.UpdatedAt):
-			return fmt.Errorf("%w: bucket %q key %q: UpdatedAt %s outside the int64-nanosecond range",
+			return 0, fmt.Errorf("%w: bucket %q key %q: UpdatedAt %s outside the int64-nanosecond range",
 				ErrInvalidRecord, w.Bucket, quoteKey(w.Key), w.Record.UpdatedAt)
 		case int64(len(w.Record.State)) > bolt.MaxValueSize-headerLen:
-			return fmt.Errorf("%w: bucket %q key %q: state of %d bytes is too large",
+			return 0, fmt.Errorf("%w: bucket %q key %q: state of %d bytes is too large",
 				ErrInvalidRecord, w.Bucket, quoteKey(w.Key), len(w.Record.State))
 		}
 	}
-	if r := (request{writes: writes}); r.size() > MaxRequestBytes {
-		return fmt.Errorf("%w: the request's %d writes take %d bytes, more than %d", ErrInvalidRecord, len(writes), r.size(), MaxRequestBytes)
+	size = requestSize(writes)
+	if size > MaxRequestBytes {
+		return 0, fmt.Errorf("%w: the request's %d writes take %d bytes, more than %d", ErrInvalidRecord, len(writes), size, MaxRequestBytes)
 	}
-	return checkDuplicates(writes)
+	return size, checkDuplicates(writes)
 }
 
 func validBucketKey(bucket, key string) error {
