@@ -101,13 +101,13 @@ func (r *Runtime[E, S, D]) foldAndSubmitLocked(ctx context.Context, key string, 
 // committed version when every event was a duplicate, and a queued barrier
 // with errDupInFlight when one may be the duplicate of an event in flight.
 func (r *Runtime[E, S, D]) foldAndSubmit(ctx context.Context, key string, events []E) (*commitReq[E, S, D], uint64, error) {
-	e, err := r.pin(ctx, key)
+	e, lin, err := r.pin(ctx, key)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer r.unpin(e)
 	c := r.getReq()
-	p, base, err := r.foldPart(c, e, events)
+	p, base, err := r.foldPart(c, e, lin, events)
 	switch {
 	case errors.Is(err, errDupInFlight):
 		return r.barrier(ctx, c, key, err)
@@ -137,15 +137,13 @@ func (r *Runtime[E, S, D]) barrier(ctx context.Context, c *commitReq[E, S, D], k
 	return c, 0, reason
 }
 
-// foldPart folds events on a private copy of e's pending state and adds the
-// result to c as a part. It returns the part (nil if every event was a
-// duplicate) and the version the fold built on (with a nil part: the
-// committed version). The caller holds e's key lock and a pin on e.
-func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D], events []E) (*commitPart[S, D], uint64, error) {
-	e.sh.mu.Lock()
-	base, gen, committedPos, committedVer := e.pending, e.gen, e.committed.position, e.committed.version
-	e.sh.mu.Unlock()
-
+// foldPart folds events on a private copy of the pending state in lin, which
+// pin read from e, and adds the result to c as a part. It returns the part
+// (nil if every event was a duplicate) and the version the fold built on
+// (with a nil part: the committed version). The caller holds e's key lock and
+// a pin on e.
+func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D], lin lineage[S], events []E) (*commitPart[S, D], uint64, error) {
+	base, gen, committedPos, committedVer := lin.base, lin.gen, lin.committedPos, lin.committedVer
 	work, err := r.codec.clone(base.state, base.bytes)
 	if err != nil {
 		return nil, 0, r.corrupt(e.key, err)
@@ -226,26 +224,27 @@ func (r *Runtime[E, S, D]) write(key string, expect uint64, rec record[S]) bolts
 	}
 }
 
-// pin returns key's cache entry, loading it from the store if absent, and
-// keeps it from being evicted until unpin. The caller holds key's lock, so no
-// commit of key can be in flight when the entry is absent: what is loaded is
-// current.
-func (r *Runtime[E, S, D]) pin(ctx context.Context, key string) (*entry[S, D], error) {
+// pin returns key's cache entry, loading it from the store if absent, with
+// its lineage, and keeps it from being evicted until unpin. The caller holds
+// key's lock, so no commit of key can be in flight when the entry is absent:
+// what is loaded is current.
+func (r *Runtime[E, S, D]) pin(ctx context.Context, key string) (*entry[S, D], lineage[S], error) {
 	sh := r.cache.shardOf(key)
 	sh.mu.Lock()
 	if e := sh.m[key]; e != nil {
 		e.pins++
 		sh.hits++
 		sh.touchLocked(e)
+		lin := e.lineageLocked()
 		sh.mu.Unlock()
-		return e, nil
+		return e, lin, nil
 	}
 	sh.misses++
 	sh.mu.Unlock()
 
 	loaded, err := r.load(ctx, key)
 	if err != nil {
-		return nil, err
+		return nil, lineage[S]{}, err
 	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -254,11 +253,11 @@ func (r *Runtime[E, S, D]) pin(ctx context.Context, key string) (*entry[S, D], e
 		e = r.newEntry(key, loaded)
 		e.pins++
 		sh.insertLocked(e)
-		return e, nil
+		return e, e.lineageLocked(), nil
 	}
 	e.pins++
 	sh.touchLocked(e)
-	return e, nil
+	return e, e.lineageLocked(), nil
 }
 
 func (r *Runtime[E, S, D]) unpin(e *entry[S, D]) {
@@ -380,13 +379,13 @@ func (r *Runtime[E, S, D]) foldBatch(ctx context.Context, runs []keyRun, events 
 	}
 	c := r.getReq()
 	for _, run := range runs {
-		e, err := r.pin(ctx, run.key)
+		e, lin, err := r.pin(ctx, run.key)
 		if err != nil {
 			r.putReq(c)
 			return nil, err
 		}
 		pinned = append(pinned, e)
-		p, base, err := r.foldPart(c, e, events[run.start:run.end])
+		p, base, err := r.foldPart(c, e, lin, events[run.start:run.end])
 		if errors.Is(err, errDupInFlight) {
 			c, _, err = r.barrier(ctx, c, run.key, err)
 			return c, err

@@ -50,7 +50,10 @@ type entry[S, D any] struct {
 	// built on an older generation must not reset it again.
 	gen uint64
 
-	inflight int // commits submitted whose outcome is not known yet
+	// inflight counts commits submitted whose outcome is not known yet. It is
+	// -1 for a moment when an outcome arrives before submit counted it; the
+	// entry is pinned then.
+	inflight int
 	// rebuilt says a rebuild or delete committed while the entry was cached:
 	// versions may then repeat, so a resume by version cannot be trusted.
 	rebuilt bool
@@ -59,6 +62,20 @@ type entry[S, D any] struct {
 	history    []Update[S, D] // ring of the most recent updates, oldest at histStart
 	histStart  int
 	prev, next *entry[S, D]
+}
+
+// lineage is what a fold needs of its key's entry, read in one go: the
+// pending state to build on and its generation, and the committed position
+// and version that duplicates are judged against.
+type lineage[S any] struct {
+	base                       record[S]
+	gen                        uint64
+	committedPos, committedVer uint64
+}
+
+// lineageLocked returns e's lineage.
+func (e *entry[S, D]) lineageLocked() lineage[S] {
+	return lineage[S]{base: e.pending, gen: e.gen, committedPos: e.committed.position, committedVer: e.committed.version}
 }
 
 // record is a decoded snapshot with the encoding it came from; bytes is nil

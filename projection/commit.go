@@ -68,28 +68,20 @@ func (c *commitReq[E, S, D]) addPart(e *entry[S, D], gen uint64) *commitPart[S, 
 	return p
 }
 
-// submit marks every part's entry as in flight, hands the writes to the
-// store and, once they are queued, makes each part's state the pending state
-// its next fold builds on. On error nothing is queued and nothing changed.
+// submit hands the writes to the store and, once they are queued, marks
+// every part's entry as in flight and makes the part's state the pending
+// state the key's next fold builds on. On error nothing is queued and nothing
+// changed. The caller keeps every entry pinned until submit returned, so an
+// outcome reported before submit counted it in flight (inflight is then -1
+// for a moment) cannot get the entry evicted.
 func (r *Runtime[E, S, D]) submit(ctx context.Context, c *commitReq[E, S, D]) error {
-	for i := range c.parts {
-		p := &c.parts[i]
-		p.e.sh.mu.Lock()
-		p.e.inflight++
-		p.e.sh.mu.Unlock()
-	}
 	if err := r.store.Submit(ctx, c.writes, c.done); err != nil {
-		for i := range c.parts {
-			p := &c.parts[i]
-			p.e.sh.mu.Lock()
-			p.e.inflight--
-			p.e.sh.mu.Unlock()
-		}
 		return err
 	}
 	for i := range c.parts {
 		p := &c.parts[i]
 		p.e.sh.mu.Lock()
+		p.e.inflight++
 		if p.e.gen == p.gen {
 			p.e.pending = p.rec
 		}

@@ -72,14 +72,12 @@ func (r *Runtime[E, S, D]) rebuildAndSubmit(ctx context.Context, key string, eve
 		return nil, err
 	}
 
-	e, force, err := r.pinForRebuild(ctx, key)
+	e, lin, force, err := r.pinForRebuild(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	defer r.unpin(e)
-	e.sh.mu.Lock()
-	base, gen := e.pending.version, e.gen
-	e.sh.mu.Unlock()
+	base, gen := lin.base.version, lin.gen
 
 	c := r.getReq()
 	p := c.addPart(e, gen)
@@ -112,16 +110,16 @@ func (r *Runtime[E, S, D]) rebuildAndSubmit(ctx context.Context, key string, eve
 // rebuild is how it gets repaired. Then the entry is a private one, outside
 // the cache, and force says the write must replace the damaged record
 // without checking its version. The caller holds key's lock.
-func (r *Runtime[E, S, D]) pinForRebuild(ctx context.Context, key string) (e *entry[S, D], force bool, err error) {
-	e, err = r.pin(ctx, key)
+func (r *Runtime[E, S, D]) pinForRebuild(ctx context.Context, key string) (e *entry[S, D], lin lineage[S], force bool, err error) {
+	e, lin, err = r.pin(ctx, key)
 	if !errors.Is(err, ErrCorrupt) {
-		return e, false, err
+		return e, lin, false, err
 	}
 	r.cfg.logger.Warn("projection: rebuilding over a damaged snapshot", "projection", r.name, "key", key, "err", err)
 	e = r.newEntry(key, record[S]{})
 	e.sh = r.cache.shardOf(key)
 	e.pins = 1
-	return e, true, nil
+	return e, e.lineageLocked(), true, nil
 }
 
 // foldHistory folds events, all of key, from the zero state and returns the
