@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livefold/livefold/store"
+
 	"github.com/livefold/livefold/boltstore"
 )
 
@@ -35,13 +37,13 @@ func benchCommit(b *testing.B, s *boltstore.Store, writers int) {
 	for w := range writers {
 		wg.Go(func() {
 			key := fmt.Sprintf("writer-%d", w)
-			writes := make([]boltstore.Write, 1)
+			writes := make([]store.Write, 1)
 			for v := uint64(1); ; v++ {
 				if _, ok := <-work; !ok {
 					return
 				}
-				writes[0] = boltstore.Write{Bucket: "bench", Key: key, Expect: v - 1,
-					Record: boltstore.Record{Version: v, UpdatedAt: time.Unix(0, int64(v)), Position: v, State: state}}
+				writes[0] = store.Write{Bucket: "bench", Key: key, Expect: v - 1,
+					Record: store.Record{Version: v, UpdatedAt: time.Unix(0, int64(v)), Position: v, State: state}}
 				if err := s.Commit(ctx, writes); err != nil {
 					b.Error(err)
 					return
@@ -72,9 +74,9 @@ func feedWriters(b *testing.B, s *boltstore.Store, work chan struct{}, wg *sync.
 func BenchmarkStore_Get(b *testing.B) {
 	s := openStore(b, boltstore.WithNoSync())
 	const n = 1000
-	writes := make([]boltstore.Write, n)
+	writes := make([]store.Write, n)
 	for i := range writes {
-		writes[i] = put("bench", key(i), 0, boltstore.Record{Version: 1, State: make([]byte, 100)})
+		writes[i] = put("bench", key(i), 0, store.Record{Version: 1, State: make([]byte, 100)})
 	}
 	mustCommit(b, s, writes...)
 	ctx := context.Background()
@@ -117,9 +119,9 @@ func benchSubmit(b *testing.B, s *boltstore.Store, writers, window int) {
 			slots := make(chan struct{}, window) // in-flight requests of this writer
 			// Each in-flight request needs its own Write slice, which the
 			// store keeps until done: a ring of window slices.
-			ring := make([][]boltstore.Write, window)
+			ring := make([][]store.Write, window)
 			for i := range ring {
-				ring[i] = make([]boltstore.Write, 1)
+				ring[i] = make([]store.Write, 1)
 			}
 			done := func(err error) {
 				if err != nil {
@@ -133,8 +135,8 @@ func benchSubmit(b *testing.B, s *boltstore.Store, writers, window int) {
 				}
 				slots <- struct{}{}
 				writes := ring[v%uint64(window)]
-				writes[0] = boltstore.Write{Bucket: "bench", Key: key, Expect: v - 1,
-					Record: boltstore.Record{Version: v, UpdatedAt: time.Unix(0, int64(v)), Position: v, State: state}}
+				writes[0] = store.Write{Bucket: "bench", Key: key, Expect: v - 1,
+					Record: store.Record{Version: v, UpdatedAt: time.Unix(0, int64(v)), Position: v, State: state}}
 				if err := s.Submit(ctx, writes, done); err != nil {
 					b.Error(err)
 					return

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livefold/livefold/store"
+
 	"github.com/livefold/livefold/boltstore"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -66,9 +68,9 @@ func TestStore_Commit_ExpectConflict(t *testing.T) {
 		ctx := context.Background()
 		mustCommit(t, s, put("p", "k", 0, rec(1, "v1")))
 		for _, expect := range []uint64{0, 2} {
-			err := s.Commit(ctx, []boltstore.Write{put("p", "k", expect, rec(3, "bad"))})
-			var ce *boltstore.ConflictError
-			if !errors.Is(err, boltstore.ErrConflict) || !errors.As(err, &ce) {
+			err := s.Commit(ctx, []store.Write{put("p", "k", expect, rec(3, "bad"))})
+			var ce *store.ConflictError
+			if !errors.Is(err, store.ErrConflict) || !errors.As(err, &ce) {
 				t.Fatalf("Commit(expect %d) = %v; want a *ConflictError", expect, err)
 			}
 			if ce.Bucket != "p" || ce.Key != "k" || ce.Expected != expect || ce.Actual != 1 {
@@ -79,8 +81,8 @@ func TestStore_Commit_ExpectConflict(t *testing.T) {
 		if r, _ := mustGet(t, s, "p", "k"); r.Version != 2 || string(r.State) != "v2" {
 			t.Errorf("Get = %+v; want version 2", r)
 		}
-		err := s.Commit(ctx, []boltstore.Write{put("p", "absent", 5, rec(6, "x"))})
-		var ce *boltstore.ConflictError
+		err := s.Commit(ctx, []store.Write{put("p", "absent", 5, rec(6, "x"))})
+		var ce *store.ConflictError
 		if !errors.As(err, &ce) || ce.Actual != 0 {
 			t.Errorf("Commit(expect 5 on absent) = %v; want conflict with actual 0", err)
 		}
@@ -105,7 +107,7 @@ func TestStore_Submit_ConflictFailsAloneInBatch(t *testing.T) {
 		if err := first.wait(t); err != nil {
 			t.Errorf("first = %v", err)
 		}
-		var ce *boltstore.ConflictError
+		var ce *store.ConflictError
 		if err := wrong.wait(t); !errors.As(err, &ce) || ce.Key != "existing" || ce.Actual != 4 {
 			t.Errorf("wrong = %v; want conflict on existing (actual 4)", err)
 		}
@@ -145,9 +147,9 @@ func TestStore_Commit_Delete(t *testing.T) {
 		ctx := context.Background()
 		mustCommit(t, s, put("p", "k", 0, rec(1, "v")))
 		del := func(expect uint64) error {
-			return s.Commit(ctx, []boltstore.Write{{Bucket: "p", Key: "k", Expect: expect, Delete: true}})
+			return s.Commit(ctx, []store.Write{{Bucket: "p", Key: "k", Expect: expect, Delete: true}})
 		}
-		if err := del(2); !errors.Is(err, boltstore.ErrConflict) {
+		if err := del(2); !errors.Is(err, store.ErrConflict) {
 			t.Errorf("Delete(expect 2) = %v; want ErrConflict", err)
 		}
 		if err := del(1); err != nil {
@@ -159,7 +161,7 @@ func TestStore_Commit_Delete(t *testing.T) {
 		if err := del(0); err != nil {
 			t.Errorf("Delete(absent, expect 0) = %v", err)
 		}
-		if err := s.Commit(ctx, []boltstore.Write{{Bucket: "nobucket", Key: "k", Delete: true}}); err != nil {
+		if err := s.Commit(ctx, []store.Write{{Bucket: "nobucket", Key: "k", Delete: true}}); err != nil {
 			t.Errorf("Delete(absent bucket) = %v", err)
 		}
 		mustCommit(t, s, put("p", "k", 0, rec(1, "again")))
@@ -170,12 +172,12 @@ func TestStore_Commit_Delete(t *testing.T) {
 func TestStore_Commit_RequestIsAtomic(t *testing.T) {
 	s := openStore(t, boltstore.WithNoSync())
 	mustCommit(t, s, put("p", "taken", 0, rec(1, "t")))
-	err := s.Commit(context.Background(), []boltstore.Write{
+	err := s.Commit(context.Background(), []store.Write{
 		put("p", "new1", 0, rec(1, "n")),
 		put("q", "new2", 0, rec(1, "n")),
 		put("p", "taken", 0, rec(1, "n")), // conflicts
 	})
-	if !errors.Is(err, boltstore.ErrConflict) {
+	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("Commit = %v; want ErrConflict", err)
 	}
 	for _, k := range [][2]string{{"p", "new1"}, {"q", "new2"}} {
@@ -186,7 +188,7 @@ func TestStore_Commit_RequestIsAtomic(t *testing.T) {
 	mustCommit(t, s,
 		put("p", "new1", 0, rec(1, "n")),
 		put("q", "new2", 0, rec(1, "n")),
-		boltstore.Write{Bucket: "p", Key: "taken", Expect: 1, Delete: true},
+		store.Write{Bucket: "p", Key: "taken", Expect: 1, Delete: true},
 	)
 	if _, ok := mustGet(t, s, "q", "new2"); !ok {
 		t.Error("q/new2 missing after a successful multi-write request")
@@ -204,7 +206,7 @@ func TestStore_Submit_CallbacksInOrder(t *testing.T) {
 		var got []int // appended only on the committer goroutine
 		all := make(chan struct{})
 		for i := range n {
-			err := s.Submit(context.Background(), []boltstore.Write{put("p", key(i), 0, rec(1, "v"))}, func(err error) {
+			err := s.Submit(context.Background(), []store.Write{put("p", key(i), 0, rec(1, "v"))}, func(err error) {
 				if err != nil {
 					t.Errorf("request %d = %v", i, err)
 				}
@@ -240,7 +242,7 @@ func TestStore_Commit_ConcurrentWriters(t *testing.T) {
 		for g := range writers {
 			wg.Go(func() {
 				for v := uint64(1); v <= per; v++ {
-					if err := s.Commit(ctx, []boltstore.Write{put("own", key(g), v-1, rec(v, "s"))}); err != nil {
+					if err := s.Commit(ctx, []store.Write{put("own", key(g), v-1, rec(v, "s"))}); err != nil {
 						t.Errorf("writer %d version %d: %v", g, v, err)
 						return
 					}
@@ -251,11 +253,11 @@ func TestStore_Commit_ConcurrentWriters(t *testing.T) {
 							t.Errorf("Get(counter) = %v", err)
 							return
 						}
-						err = s.Commit(ctx, []boltstore.Write{put("shared", "counter", cur.Version, rec(cur.Version+1, ""))})
+						err = s.Commit(ctx, []store.Write{put("shared", "counter", cur.Version, rec(cur.Version+1, ""))})
 						if err == nil {
 							break
 						}
-						if !errors.Is(err, boltstore.ErrConflict) {
+						if !errors.Is(err, store.ErrConflict) {
 							t.Errorf("Commit(counter) = %v", err)
 							return
 						}
@@ -285,19 +287,19 @@ func TestStore_Submit_InvalidWrites(t *testing.T) {
 	long := strings.Repeat("x", bolt.MaxKeySize+1)
 	cases := []struct {
 		name    string
-		writes  []boltstore.Write
+		writes  []store.Write
 		want    error
 		mention string
 	}{
-		{"empty bucket", []boltstore.Write{put("", "k1", 0, rec(1, ""))}, boltstore.ErrInvalidBucket, "k1"},
-		{"long bucket", []boltstore.Write{put(strings.Repeat("b", 256), "k", 0, rec(1, ""))}, boltstore.ErrInvalidBucket, "bbbb"},
-		{"empty key", []boltstore.Write{put("proj", "", 0, rec(1, ""))}, boltstore.ErrInvalidKey, "proj"},
-		{"long key", []boltstore.Write{put("proj", long, 0, rec(1, ""))}, boltstore.ErrInvalidKey, "proj"},
-		{"empty key delete", []boltstore.Write{{Bucket: "proj", Delete: true}}, boltstore.ErrInvalidKey, "proj"},
-		{"version 0", []boltstore.Write{put("proj", "k2", 0, rec(0, ""))}, boltstore.ErrInvalidRecord, "k2"},
-		{"time range", []boltstore.Write{put("proj", "k3", 0, boltstore.Record{Version: 1, UpdatedAt: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)})}, boltstore.ErrInvalidRecord, "k3"},
-		{"duplicate", []boltstore.Write{put("proj", "k4", 0, rec(1, "")), put("proj", "k4", 1, rec(2, ""))}, boltstore.ErrDuplicateWrite, "k4"},
-		{"second write invalid", []boltstore.Write{put("proj", "ok", 0, rec(1, "")), put("proj", "", 0, rec(1, ""))}, boltstore.ErrInvalidKey, "proj"},
+		{"empty bucket", []store.Write{put("", "k1", 0, rec(1, ""))}, store.ErrInvalidName, "k1"},
+		{"long bucket", []store.Write{put(strings.Repeat("b", 256), "k", 0, rec(1, ""))}, store.ErrInvalidName, "bbbb"},
+		{"empty key", []store.Write{put("proj", "", 0, rec(1, ""))}, store.ErrInvalidKey, "proj"},
+		{"long key", []store.Write{put("proj", long, 0, rec(1, ""))}, store.ErrInvalidKey, "proj"},
+		{"empty key delete", []store.Write{{Bucket: "proj", Delete: true}}, store.ErrInvalidKey, "proj"},
+		{"version 0", []store.Write{put("proj", "k2", 0, rec(0, ""))}, store.ErrInvalidRecord, "k2"},
+		{"time range", []store.Write{put("proj", "k3", 0, store.Record{Version: 1, UpdatedAt: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)})}, store.ErrInvalidRecord, "k3"},
+		{"duplicate", []store.Write{put("proj", "k4", 0, rec(1, "")), put("proj", "k4", 1, rec(2, ""))}, store.ErrDuplicateWrite, "k4"},
+		{"second write invalid", []store.Write{put("proj", "ok", 0, rec(1, "")), put("proj", "", 0, rec(1, ""))}, store.ErrInvalidKey, "proj"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -322,14 +324,14 @@ func TestStore_Submit_InvalidWrites(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := s.Get(context.Background(), "", "k"); !errors.Is(err, boltstore.ErrInvalidBucket) {
+	if _, _, err := s.Get(context.Background(), "", "k"); !errors.Is(err, store.ErrInvalidName) {
 		t.Errorf("Get(empty bucket) = %v; want ErrInvalidBucket", err)
 	}
-	if _, _, err := s.Get(context.Background(), "p", ""); !errors.Is(err, boltstore.ErrInvalidKey) {
+	if _, _, err := s.Get(context.Background(), "p", ""); !errors.Is(err, store.ErrInvalidKey) {
 		t.Errorf("Get(empty key) = %v; want ErrInvalidKey", err)
 	}
 	// The longest valid key and bucket are accepted.
-	mustCommit(t, s, put(strings.Repeat("b", boltstore.MaxBucketLen), long[1:], 0, rec(1, "")))
+	mustCommit(t, s, put(strings.Repeat("b", store.MaxNameLen), long[1:], 0, rec(1, "")))
 }
 
 // Ensure that a cancelled context fails Submit synchronously, and that a full
@@ -338,7 +340,7 @@ func TestStore_Submit_ContextAndBackPressure(t *testing.T) {
 	s := openStore(t, boltstore.WithNoSync(), boltstore.WithQueueSize(1))
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
-	w := []boltstore.Write{put("p", "k", 0, rec(1, ""))}
+	w := []store.Write{put("p", "k", 0, rec(1, ""))}
 	if err := s.Submit(cancelled, w, func(error) { t.Error("done called after ctx error") }); !errors.Is(err, context.Canceled) {
 		t.Errorf("Submit(cancelled) = %v; want context.Canceled", err)
 	}
@@ -346,7 +348,7 @@ func TestStore_Submit_ContextAndBackPressure(t *testing.T) {
 	queued := submit(t, s, w...) // fills the queue of 1
 	ctx, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel2()
-	err := s.Submit(ctx, []boltstore.Write{put("p", "other", 0, rec(1, ""))}, func(error) { t.Error("done called after ctx error") })
+	err := s.Submit(ctx, []store.Write{put("p", "other", 0, rec(1, ""))}, func(error) { t.Error("done called after ctx error") })
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Submit(full queue) = %v; want DeadlineExceeded", err)
 	}
@@ -366,7 +368,7 @@ func TestStore_Commit_WaitsPastContext(t *testing.T) {
 	b := block(t, s)
 	ctx, cancel := context.WithCancel(context.Background())
 	res := make(chan error)
-	go func() { res <- s.Commit(ctx, []boltstore.Write{put("p", "k", 0, rec(1, ""))}) }()
+	go func() { res <- s.Commit(ctx, []store.Write{put("p", "k", 0, rec(1, ""))}) }()
 	for s.Stats().QueueLen == 0 {
 		time.Sleep(time.Millisecond) // polling the observable queue length, not timing
 	}
@@ -386,7 +388,7 @@ func TestStore_Submit_PanickingDone(t *testing.T) {
 	var buf syncBuffer
 	s := openStore(t, boltstore.WithNoSync(), boltstore.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
 	b := block(t, s)
-	if err := s.Submit(context.Background(), []boltstore.Write{put("p", "a", 0, rec(1, ""))}, func(error) { panic("boom") }); err != nil {
+	if err := s.Submit(context.Background(), []store.Write{put("p", "a", 0, rec(1, ""))}, func(error) { panic("boom") }); err != nil {
 		t.Fatal(err)
 	}
 	after := submit(t, s, put("p", "b", 0, rec(1, "")))
@@ -418,7 +420,7 @@ func TestStore_Commit_MaxSizeFailsBatchThenRecovers(t *testing.T) {
 		b.unblock()
 		errSmall, errBig := small.wait(t), big.wait(t)
 		for _, err := range []error{errSmall, errBig} {
-			if !errors.Is(err, boltstore.ErrCommit) || !errors.Is(err, berrors.ErrMaxSizeReached) {
+			if !errors.Is(err, store.ErrCommit) || !errors.Is(err, berrors.ErrMaxSizeReached) {
 				t.Errorf("request in the oversized batch = %v; want ErrCommit wrapping ErrMaxSizeReached", err)
 			}
 		}
@@ -448,7 +450,7 @@ func TestStore_Stats_Counts(t *testing.T) {
 		t.Errorf("fresh Stats = %+v; want zero", st)
 	}
 	mustCommit(t, s, put("p", "a", 0, rec(1, "")), put("p", "b", 0, rec(1, "")))
-	_ = s.Commit(context.Background(), []boltstore.Write{put("p", "a", 0, rec(1, ""))}) // conflict
+	_ = s.Commit(context.Background(), []store.Write{put("p", "a", 0, rec(1, ""))}) // conflict
 	b := block(t, s)
 	o1 := submit(t, s, put("p", "c", 0, rec(1, "")))
 	o2 := submit(t, s, put("p", "d", 0, rec(1, "")), put("p", "e", 0, rec(1, "")))

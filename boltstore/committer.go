@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/livefold/livefold/store"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -15,7 +17,7 @@ const maxRetainedArena = 4 << 20
 
 // maxBatchBytes bounds a batch by the bytes of its records as well as by its
 // number of requests: the committer stops taking requests once a batch holds
-// this much, so with MaxRequestBytes per request a log frame stays far below
+// this much, so with store.MaxRequestBytes per request a log frame stays far below
 // the 4 GiB its length field can describe.
 const maxBatchBytes = 64 << 20
 
@@ -126,14 +128,14 @@ func (c *committer) commit() {
 		switch {
 		case reqErr == nil:
 			applied += len(c.batch[i].writes)
-		case errors.Is(reqErr, ErrConflict):
+		case errors.Is(reqErr, store.ErrConflict):
 			conflicts++
 		default:
 			corrupt++
 		}
 	}
 	// Rejections count only once the transaction they were judged in
-	// committed; otherwise every request gets ErrCommit instead.
+	// committed; otherwise every request gets store.ErrCommit instead.
 	if applied == 0 {
 		_ = tx.Rollback() // every request was rejected: skip the fsync
 		c.resetTx()
@@ -153,7 +155,7 @@ func (c *committer) commit() {
 // apply checks every Expect of one request, then applies its writes. reqErr
 // rejects only this request (nothing of it was written); txErr means the
 // transaction itself is failing and must be rolled back.
-func (c *committer) apply(tx *bolt.Tx, writes []Write) (reqErr, txErr error) {
+func (c *committer) apply(tx *bolt.Tx, writes []store.Write) (reqErr, txErr error) {
 	for i := range writes {
 		if err := c.check(tx, &writes[i]); err != nil {
 			return err, nil
@@ -169,7 +171,7 @@ func (c *committer) apply(tx *bolt.Tx, writes []Write) (reqErr, txErr error) {
 		if w.Delete {
 			if b != nil {
 				if err := b.Delete(c.keyBuf); err != nil {
-					return nil, fmt.Errorf("delete bucket %q key %q: %w", w.Bucket, quoteKey(w.Key), err)
+					return nil, fmt.Errorf("delete bucket %q key %q: %w", w.Bucket, store.QuoteKey(w.Key), err)
 				}
 			}
 			continue
@@ -177,44 +179,41 @@ func (c *committer) apply(tx *bolt.Tx, writes []Write) (reqErr, txErr error) {
 		start := len(c.arena)
 		c.arena = EncodeRecord(c.arena, w.Record)
 		if err := b.Put(c.keyBuf, c.arena[start:len(c.arena):len(c.arena)]); err != nil {
-			return nil, fmt.Errorf("put bucket %q key %q: %w", w.Bucket, quoteKey(w.Key), err)
+			return nil, fmt.Errorf("put bucket %q key %q: %w", w.Bucket, store.QuoteKey(w.Key), err)
 		}
 	}
 	return nil, nil
 }
 
-// check compares w.Expect with the record as this transaction sees it. It
+// check compares w's Expect with the record as this transaction sees it. It
 // also rejects a key that holds a nested bucket, on which bbolt's Put would
 // fail the whole transaction.
-func (c *committer) check(tx *bolt.Tx, w *Write) error {
+func (c *committer) check(tx *bolt.Tx, w *store.Write) error {
 	b, _ := c.bucket(tx, w.Bucket, false)
-	var actual uint64
-	if b != nil {
-		c.keyBuf = append(c.keyBuf[:0], w.Key...)
-		cur := c.cursors[b]
-		if cur == nil {
-			cur = b.Cursor()
-			c.cursors[b] = cur
-		}
-		k, v := cur.Seek(c.keyBuf)
-		if k != nil && bytes.Equal(k, c.keyBuf) {
-			if v == nil {
-				return &CorruptError{Bucket: w.Bucket, Key: w.Key, Reason: "key holds a nested bucket, not a record"}
-			}
-			if w.Force {
-				return nil
-			}
-			rec, err := DecodeRecord(v)
-			if err != nil {
-				return located(err, w.Bucket, w.Key)
-			}
-			actual = rec.Version
-		}
+	if b == nil {
+		return store.CheckExpect(w, false, 0, 0)
 	}
-	if !w.Force && actual != w.Expect {
-		return &ConflictError{Bucket: w.Bucket, Key: w.Key, Expected: w.Expect, Actual: actual}
+	c.keyBuf = append(c.keyBuf[:0], w.Key...)
+	cur := c.cursors[b]
+	if cur == nil {
+		cur = b.Cursor()
+		c.cursors[b] = cur
 	}
-	return nil
+	k, v := cur.Seek(c.keyBuf)
+	if k == nil || !bytes.Equal(k, c.keyBuf) {
+		return store.CheckExpect(w, false, 0, 0)
+	}
+	if v == nil {
+		return &store.CorruptError{Bucket: w.Bucket, Key: w.Key, Reason: "key holds a nested bucket, not a record"}
+	}
+	if w.Force {
+		return nil
+	}
+	rec, err := DecodeRecord(v)
+	if err != nil {
+		return store.Located(err, w.Bucket, w.Key)
+	}
+	return store.CheckExpect(w, true, rec.Version, rec.Stamp)
 }
 
 // bucket returns the transaction's handle of name, creating the bucket when
@@ -250,7 +249,7 @@ func (c *committer) resetTx() {
 
 // fail gives every request of the batch the same commit error.
 func (c *committer) fail(cause error, writes int) {
-	err := fmt.Errorf("%w: %w", ErrCommit, cause)
+	err := fmt.Errorf("%w: %w", store.ErrCommit, cause)
 	for i := range c.errs {
 		c.errs[i] = err
 	}
@@ -288,13 +287,4 @@ func (c *committer) callDone(done func(error), err error) {
 		}
 	}()
 	done(err)
-}
-
-// located adds the record's location to an error from DecodeRecord.
-func located(err error, bucket, key string) error {
-	var ce *CorruptError
-	if errors.As(err, &ce) {
-		return &CorruptError{Bucket: bucket, Key: key, Reason: ce.Reason}
-	}
-	return err
 }

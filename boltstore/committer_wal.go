@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/livefold/livefold/store"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -94,7 +96,7 @@ func (c *committer) logBatch(writes int) {
 		}
 		if reqErr != nil {
 			c.errs[i] = reqErr
-			if errors.Is(reqErr, ErrConflict) {
+			if errors.Is(reqErr, store.ErrConflict) {
 				conflicts++
 			} else {
 				corrupt++
@@ -110,10 +112,10 @@ func (c *committer) logBatch(writes int) {
 				frame = appendWALWrite(frame, w, headerLen+len(w.Record.State))
 				p.valStart = len(frame)
 				frame = EncodeRecord(frame, w.Record)
-				p.valEnd, p.version = len(frame), w.Record.Version
+				p.valEnd, p.version, p.stamp = len(frame), w.Record.Version, w.Record.Stamp
 			}
 			ws.accepted = append(ws.accepted, p)
-			ws.pending[p.k] = overlayEntry{version: p.version, present: p.present}
+			ws.pending[p.k] = overlayEntry{version: p.version, stamp: p.stamp, present: p.present}
 		}
 		applied += len(req)
 	}
@@ -143,33 +145,34 @@ func (c *committer) logBatch(writes int) {
 // judge checks every write of one request against the newest committed or
 // accepted record; a failed check rejects the whole request (reqErr). txErr
 // reports a failure to read the database at all, which fails the batch.
-func (c *committer) judge(req []Write) (reqErr, txErr error) {
+func (c *committer) judge(req []store.Write) (reqErr, txErr error) {
 	for i := range req {
 		w := &req[i]
-		actual, reqErr, txErr := c.current(w)
+		e, reqErr, txErr := c.current(w)
 		if reqErr != nil || txErr != nil {
 			return reqErr, txErr
 		}
-		if !w.Force && actual != w.Expect {
-			return &ConflictError{Bucket: w.Bucket, Key: w.Key, Expected: w.Expect, Actual: actual}, nil
+		if err := store.CheckExpect(w, e.present, e.version, e.stamp); err != nil {
+			return err, nil
 		}
 	}
 	return nil, nil
 }
 
-// current returns the version w replaces: from the batch being built, else
-// the log, else the database file (0 when absent).
-func (c *committer) current(w *Write) (version uint64, reqErr, txErr error) {
+// current returns the record w replaces (present false: absent): from the
+// batch being built, else the log, else the database file. With w.Force it
+// does not decode a record of the file, which may be damaged.
+func (c *committer) current(w *store.Write) (e overlayEntry, reqErr, txErr error) {
 	k := bucketKey{w.Bucket, w.Key}
 	if e, ok := c.wal.pending[k]; ok {
-		return e.version, nil, nil
+		return e, nil, nil
 	}
 	if e, ok := c.s.overlay.lookup(k); ok {
-		return e.version, nil, nil
+		return e, nil, nil
 	}
 	b, err := c.readBucket(w.Bucket)
 	if err != nil || b == nil {
-		return 0, nil, err
+		return overlayEntry{}, nil, err
 	}
 	cur := c.wal.rcursors[b]
 	if cur == nil {
@@ -179,20 +182,20 @@ func (c *committer) current(w *Write) (version uint64, reqErr, txErr error) {
 	c.keyBuf = append(c.keyBuf[:0], w.Key...)
 	key, v := cur.Seek(c.keyBuf)
 	if key == nil || !bytes.Equal(key, c.keyBuf) {
-		return 0, nil, nil
+		return overlayEntry{}, nil, nil
 	}
 	if v == nil {
 		// A checkpoint could not put a record over a nested bucket.
-		return 0, &CorruptError{Bucket: w.Bucket, Key: w.Key, Reason: "key holds a nested bucket, not a record"}, nil
+		return overlayEntry{}, &store.CorruptError{Bucket: w.Bucket, Key: w.Key, Reason: "key holds a nested bucket, not a record"}, nil
 	}
 	if w.Force {
-		return 0, nil, nil
+		return overlayEntry{present: true}, nil, nil
 	}
 	rec, err := DecodeRecord(v)
 	if err != nil {
-		return 0, located(err, w.Bucket, w.Key), nil
+		return overlayEntry{}, store.Located(err, w.Bucket, w.Key), nil
 	}
-	return rec.Version, nil, nil
+	return overlayEntry{present: true, version: rec.Version, stamp: rec.Stamp}, nil, nil
 }
 
 // readBucket returns the read transaction's handle of name, nil if absent.
@@ -259,7 +262,7 @@ func (c *committer) checkpoint() error {
 		c.wal.retryAt = c.s.wal.off + int64(c.s.cfg.walSize)
 		c.s.cfg.logger.Error("boltstore: checkpoint failed; the log keeps every commit",
 			"path", c.s.path, "records", len(keys), "err", err)
-		return fmt.Errorf("%w: checkpoint: %w", ErrCommit, err)
+		return fmt.Errorf("%w: checkpoint: %w", store.ErrCommit, err)
 	}
 	o.clear()
 	if err := c.restartLog(); err != nil {
@@ -284,7 +287,7 @@ func (c *committer) restartLog() error {
 	if err := c.s.wal.restart(); err != nil {
 		c.s.cfg.logger.Error("boltstore: cannot restart the log; it keeps growing", "path", c.s.path, "err", err)
 		c.wal.retryAt = c.s.wal.off + int64(c.s.cfg.walSize)
-		return fmt.Errorf("%w: %w", ErrCommit, err)
+		return fmt.Errorf("%w: %w", store.ErrCommit, err)
 	}
 	return nil
 }
@@ -312,11 +315,11 @@ func applyToDB(db *bolt.DB, writes func(yield func(bucket, key string, del bool,
 		switch {
 		case del && b != nil:
 			if err := b.Delete([]byte(key)); err != nil {
-				return fmt.Errorf("delete bucket %q key %q: %w", bucket, quoteKey(key), err)
+				return fmt.Errorf("delete bucket %q key %q: %w", bucket, store.QuoteKey(key), err)
 			}
 		case !del:
 			if err := b.Put([]byte(key), value); err != nil {
-				return fmt.Errorf("put bucket %q key %q: %w", bucket, quoteKey(key), err)
+				return fmt.Errorf("put bucket %q key %q: %w", bucket, store.QuoteKey(key), err)
 			}
 		}
 		return nil

@@ -2,7 +2,7 @@
 // concurrent writers in groups: requests queued while one commit is synced
 // share the next commit and its single fsync.
 //
-// The package is byte-level: one bucket per projection name, key -> Record,
+// The package is byte-level: one bucket per projection name, key -> store.Record,
 // with the state as opaque bytes (the runtime encodes states itself).
 //
 // # Basics
@@ -10,7 +10,7 @@
 // Open starts one committer goroutine owned by the Store; Close stops it.
 // Submit enqueues a request (a slice of Writes that apply atomically: all or
 // none) and reports its outcome through a callback; Commit enqueues and waits.
-// Each Write carries Expect, the version the record must have when the
+// Each store.Write carries Expect, the version the record must have when the
 // committer applies it (0 = absent), which gives optimistic concurrency per
 // key without holding locks across the fsync.
 //
@@ -26,9 +26,9 @@
 // Requests are applied and reported in queue (submission) order. Each
 // request's Expect values are checked against the transaction's view, which
 // includes the earlier requests of the same batch; a request that fails its
-// check is skipped whole (a *ConflictError) and the rest of the batch still
+// check is skipped whole (a *store.ConflictError) and the rest of the batch still
 // commits. If the write or its fsync fails, every request of the batch fails
-// with an error wrapping ErrCommit, nothing of the batch is on disk (a frame
+// with an error wrapping store.ErrCommit, nothing of the batch is on disk (a frame
 // whose sync failed is overwritten before anything else is logged), and the
 // Store keeps serving later requests.
 //
@@ -72,18 +72,18 @@
 //
 // # Ownership
 //
-// The Store keeps the caller's []Write and each Record.State without copying
+// The Store keeps the caller's []store.Write and each store.Record.State without copying
 // until the request's outcome was reported; the caller must not modify them
 // before. Records returned by Get and Scan hold fresh copies of their state,
 // owned by the caller. DecodeRecord's result aliases its input.
 //
 // # Close
 //
-// Close stops accepting requests (ErrClosed), lets the committer commit and
+// Close stops accepting requests (store.ErrClosed), lets the committer commit and
 // report everything already accepted, folds the log into the file and removes
 // it, stops the committer and closes the file; no accepted request is lost.
 // If the final checkpoint fails, Close says so and leaves the log for the
-// next Open to replay. Every later call returns ErrClosed; a second
+// next Open to replay. Every later call returns store.ErrClosed; a second
 // Close returns nil.
 //
 // # Caveats
@@ -103,10 +103,10 @@
 // WithNoSync drops the fsync: a machine crash may lose or corrupt recent
 // commits. Use it for tests and throw-away stores.
 //
-// ErrCorrupt detects damaged record values (format byte, checksum). Damage to
+// store.ErrCorrupt detects damaged record values (format byte, checksum). Damage to
 // bbolt's own pages is bbolt's to detect; such a file may fail to open.
 //
-// # Record format
+// # store.Record format
 //
 // Each value is, little-endian:
 //

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livefold/livefold/store"
+
 	"github.com/livefold/livefold/boltstore"
 	"go.uber.org/goleak"
 )
@@ -49,8 +51,8 @@ func openStore(t testing.TB, opts ...boltstore.Option) *boltstore.Store {
 	return s
 }
 
-func rec(version uint64, state string) boltstore.Record {
-	return boltstore.Record{
+func rec(version uint64, state string) store.Record {
+	return store.Record{
 		Version:   version,
 		UpdatedAt: time.Unix(1700000000, 123456789),
 		Position:  version * 10,
@@ -58,18 +60,18 @@ func rec(version uint64, state string) boltstore.Record {
 	}
 }
 
-func put(bucket, key string, expect uint64, r boltstore.Record) boltstore.Write {
-	return boltstore.Write{Bucket: bucket, Key: key, Expect: expect, Record: r}
+func put(bucket, key string, expect uint64, r store.Record) store.Write {
+	return store.Write{Bucket: bucket, Key: key, Expect: expect, Record: r}
 }
 
-func mustCommit(t testing.TB, s *boltstore.Store, writes ...boltstore.Write) {
+func mustCommit(t testing.TB, s *boltstore.Store, writes ...store.Write) {
 	t.Helper()
 	if err := s.Commit(context.Background(), writes); err != nil {
 		t.Fatalf("Commit = %v", err)
 	}
 }
 
-func mustGet(t testing.TB, s *boltstore.Store, bucket, key string) (boltstore.Record, bool) {
+func mustGet(t testing.TB, s *boltstore.Store, bucket, key string) (store.Record, bool) {
 	t.Helper()
 	r, ok, err := s.Get(context.Background(), bucket, key)
 	if err != nil {
@@ -123,7 +125,7 @@ func (o *outcome) wait(t *testing.T) error {
 	}
 }
 
-func submit(t *testing.T, s *boltstore.Store, writes ...boltstore.Write) *outcome {
+func submit(t *testing.T, s *boltstore.Store, writes ...store.Write) *outcome {
 	t.Helper()
 	o := newOutcome()
 	if err := s.Submit(context.Background(), writes, o.done); err != nil {

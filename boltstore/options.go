@@ -64,7 +64,7 @@ func WithOpenTimeout(d time.Duration) Option { return func(c *config) { c.openTi
 func WithMaxBatch(n int) Option { return func(c *config) { c.maxBatch = max(n, 1) } }
 
 // WithMaxSize forbids the file to grow beyond n bytes (bbolt MaxSize; n <= 0
-// means no limit). A commit that needs more space fails with ErrCommit and
+// means no limit). A commit that needs more space fails with store.ErrCommit and
 // leaves nothing on disk; the store keeps working, and later commits succeed
 // once they fit (for example after deletes freed pages). Useful as a disk
 // quota and for simulating a full disk in tests.

@@ -10,6 +10,7 @@ type bucketKey struct{ bucket, key string }
 type overlayEntry struct {
 	value   []byte // the encoded record, a slice of the frame that logged it
 	version uint64
+	stamp   uint64
 	present bool
 }
 
@@ -39,7 +40,7 @@ func (o *overlay) set(entries []pendingWrite, frame []byte) {
 	o.mu.Lock()
 	for i := range entries {
 		p := &entries[i]
-		e := overlayEntry{version: p.version, present: p.present}
+		e := overlayEntry{version: p.version, stamp: p.stamp, present: p.present}
 		if p.present {
 			e.value = frame[p.valStart:p.valEnd:p.valEnd]
 		}
@@ -57,7 +58,7 @@ func (o *overlay) clear() {
 // pendingWrite is a write accepted into the frame being built.
 type pendingWrite struct {
 	k                bucketKey
-	version          uint64
+	version, stamp   uint64
 	present          bool
 	valStart, valEnd int // the encoded record's place in the frame
 }

@@ -5,17 +5,13 @@ import (
 	"context"
 	"errors"
 
+	"github.com/livefold/livefold/store"
+
 	"iter"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
-
-// KeyRecord is one entry yielded by Scan.
-type KeyRecord struct {
-	Key    string
-	Record Record
-}
 
 // BucketInfo describes one bucket (projection) in the file.
 type BucketInfo struct {
@@ -30,31 +26,31 @@ type BucketInfo struct {
 
 // Get returns the record stored under bucket and key, and whether it exists.
 // It sees every request whose outcome was reported as committed. The returned
-// Record.State is a fresh copy owned by the caller.
+// store.Record.State is a fresh copy owned by the caller.
 //
-// A damaged record returns an error satisfying errors.Is(err, ErrCorrupt), a
-// *CorruptError naming bucket, key and reason; Get never interprets bytes that
-// failed verification. Invalid names return ErrInvalidBucket or
-// ErrInvalidKey, and a closed Store ErrClosed.
-func (s *Store) Get(ctx context.Context, bucket, key string) (Record, bool, error) {
+// A damaged record returns an error satisfying errors.Is(err, store.ErrCorrupt), a
+// *store.CorruptError naming bucket, key and reason; Get never interprets bytes that
+// failed verification. Invalid names return store.ErrInvalidName or
+// store.ErrInvalidKey, and a closed Store store.ErrClosed.
+func (s *Store) Get(ctx context.Context, bucket, key string) (store.Record, bool, error) {
 	if err := validBucketKey(bucket, key); err != nil {
-		return Record{}, false, err
+		return store.Record{}, false, err
 	}
 	if s.overlay != nil && !s.isClosed.Load() {
 		if e, ok := s.overlay.get(bucket, key); ok {
 			if !e.present {
-				return Record{}, false, nil
+				return store.Record{}, false, nil
 			}
 			r, err := decodeAt(e.value, bucket, key)
 			if err != nil {
-				return Record{}, false, err
+				return store.Record{}, false, err
 			}
 			r.State = bytes.Clone(r.State) // the log's bytes stay with the store
 			return r, true, nil
 		}
 	}
 	var (
-		rec   Record
+		rec   store.Record
 		found bool
 	)
 	err := s.view(ctx, func(tx *bolt.Tx) error {
@@ -76,7 +72,7 @@ func (s *Store) Get(ctx context.Context, bucket, key string) (Record, bool, erro
 		return nil
 	})
 	if err != nil {
-		return Record{}, false, err
+		return store.Record{}, false, err
 	}
 	return rec, found, nil
 }
@@ -86,28 +82,28 @@ const scanChunk = 256
 
 // Scan walks bucket in key order and yields each record with a nil error, or,
 // for a damaged record, its key with an error satisfying errors.Is(err,
-// ErrCorrupt), and continues. An absent bucket yields nothing. A failure to
-// read at all (ErrClosed, ErrInvalidBucket, ErrReentrant, ErrCommit when the
+// store.ErrCorrupt), and continues. An absent bucket yields nothing. A failure to
+// read at all (store.ErrClosed, store.ErrInvalidName, ErrReentrant, store.ErrCommit when the
 // write-ahead log cannot be folded into the file first, ctx's error, checked
 // before every record) is yielded once as the last element. Each yielded
-// Record.State is a fresh copy owned by the caller.
+// store.Record.State is a fresh copy owned by the caller.
 //
 // Scan sees every commit reported before it was called. It reads records in
 // chunks, each in its own read transaction, and holds none while the loop
 // body runs, so the body may call any method of the Store; a record committed
 // again during the scan may be seen in its newer version.
-func (s *Store) Scan(ctx context.Context, bucket string) iter.Seq2[KeyRecord, error] {
+func (s *Store) Scan(ctx context.Context, bucket string) iter.Seq2[store.KeyRecord, error] {
 	type item struct {
-		kr  KeyRecord
+		kr  store.KeyRecord
 		err error
 	}
-	return func(yield func(KeyRecord, error) bool) {
+	return func(yield func(store.KeyRecord, error) bool) {
 		if err := validBucketKey(bucket, "-"); err != nil {
-			yield(KeyRecord{}, err)
+			yield(store.KeyRecord{}, err)
 			return
 		}
 		if err := s.flush(ctx); err != nil {
-			yield(KeyRecord{}, err)
+			yield(store.KeyRecord{}, err)
 			return
 		}
 		var after []byte // the last key yielded
@@ -131,7 +127,7 @@ func (s *Store) Scan(ctx context.Context, bucket string) iter.Seq2[KeyRecord, er
 						return err
 					}
 					r, err := decodeAt(v, bucket, string(k))
-					it := item{kr: KeyRecord{Key: string(k)}, err: err}
+					it := item{kr: store.KeyRecord{Key: string(k)}, err: err}
 					if err == nil {
 						r.State = bytes.Clone(r.State) // bbolt's bytes are valid only inside the transaction
 						it.kr.Record = r
@@ -141,7 +137,7 @@ func (s *Store) Scan(ctx context.Context, bucket string) iter.Seq2[KeyRecord, er
 				return nil
 			})
 			if err != nil {
-				yield(KeyRecord{}, err)
+				yield(store.KeyRecord{}, err)
 				return
 			}
 			for _, it := range chunk {
@@ -158,8 +154,8 @@ func (s *Store) Scan(ctx context.Context, bucket string) iter.Seq2[KeyRecord, er
 }
 
 // Buckets lists every bucket in name order with its size, after folding the
-// write-ahead log into the file. Errors: ErrClosed, ErrReentrant (from inside
-// a done callback), ErrCommit (the log could not be folded in), ctx's error.
+// write-ahead log into the file. Errors: store.ErrClosed, ErrReentrant (from inside
+// a done callback), store.ErrCommit (the log could not be folded in), ctx's error.
 func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
 	if err := s.flush(ctx); err != nil {
 		return nil, err
@@ -187,16 +183,16 @@ func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
 }
 
 // Verify reads every record of every bucket in one read transaction and
-// returns one CorruptError per damaged record, in bucket and key order. The
-// error is for failing to read at all (ErrClosed, ErrReentrant, ErrCommit,
+// returns one store.CorruptError per damaged record, in bucket and key order. The
+// error is for failing to read at all (store.ErrClosed, ErrReentrant, store.ErrCommit,
 // ctx's error, as for Buckets). It first folds the write-ahead log into the
 // file. Verify checks records, not bbolt's page structure (see bbolt's own
 // check command).
-func (s *Store) Verify(ctx context.Context) ([]CorruptError, error) {
+func (s *Store) Verify(ctx context.Context) ([]store.CorruptError, error) {
 	if err := s.flush(ctx); err != nil {
 		return nil, err
 	}
-	var bad []CorruptError
+	var bad []store.CorruptError
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			c := b.Cursor()
@@ -205,7 +201,7 @@ func (s *Store) Verify(ctx context.Context) ([]CorruptError, error) {
 					return err
 				}
 				if _, err := decodeAt(v, string(name), string(k)); err != nil {
-					var ce *CorruptError
+					var ce *store.CorruptError
 					if errors.As(err, &ce) {
 						bad = append(bad, *ce)
 					}
@@ -220,30 +216,46 @@ func (s *Store) Verify(ctx context.Context) ([]CorruptError, error) {
 	return bad, nil
 }
 
-// view runs fn in a read transaction, mapping a closed database to ErrClosed.
+// view runs fn in a read transaction, mapping a closed database to store.ErrClosed.
 func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if s.isClosed.Load() {
-		return ErrClosed
+		return store.ErrClosed
 	}
 	err := s.db.View(fn)
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
-		return ErrClosed
+		return store.ErrClosed
 	}
 	return err
 }
 
 // decodeAt decodes a value read from bucket and key; a nil value is a nested
 // bucket, which this package never creates.
-func decodeAt(v []byte, bucket, key string) (Record, error) {
+func decodeAt(v []byte, bucket, key string) (store.Record, error) {
 	if v == nil {
-		return Record{}, &CorruptError{Bucket: bucket, Key: key, Reason: "key holds a nested bucket, not a record"}
+		return store.Record{}, &store.CorruptError{Bucket: bucket, Key: key, Reason: "key holds a nested bucket, not a record"}
 	}
 	r, err := DecodeRecord(v)
 	if err != nil {
-		return Record{}, located(err, bucket, key)
+		return store.Record{}, store.Located(err, bucket, key)
 	}
 	return r, nil
+}
+
+// Keys yields every key of bucket that holds a record, in key order; see
+// store.Store.
+func (s *Store) Keys(ctx context.Context, bucket string) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for kr, err := range s.Scan(ctx, bucket) {
+			if err != nil && !errors.Is(err, store.ErrCorrupt) {
+				yield("", err)
+				return
+			}
+			if !yield(kr.Key, nil) {
+				return
+			}
+		}
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/livefold/livefold/store"
+
 	"github.com/livefold/livefold/boltstore"
 	bolt "go.etcd.io/bbolt"
 )
@@ -58,8 +60,8 @@ func TestStore_Get_CorruptRecord(t *testing.T) {
 
 	for k, reason := range map[string]string{"k1": "checksum", "k3": "format"} {
 		_, ok, err := s.Get(ctx, "p", k)
-		var ce *boltstore.CorruptError
-		if !errors.Is(err, boltstore.ErrCorrupt) || !errors.As(err, &ce) {
+		var ce *store.CorruptError
+		if !errors.Is(err, store.ErrCorrupt) || !errors.As(err, &ce) {
 			t.Fatalf("Get(p, %s) = %v; want a *CorruptError", k, err)
 		}
 		if ok || ce.Bucket != "p" || ce.Key != k || !strings.Contains(ce.Reason, reason) {
@@ -92,7 +94,7 @@ func TestStore_Get_CorruptRecord(t *testing.T) {
 	var scanErrs int
 	for kr, err := range s.Scan(ctx, "p") {
 		if err != nil {
-			if !errors.Is(err, boltstore.ErrCorrupt) {
+			if !errors.Is(err, store.ErrCorrupt) {
 				t.Errorf("Scan yielded %v; want only ErrCorrupt errors", err)
 			}
 			scanErrs++
@@ -104,8 +106,8 @@ func TestStore_Get_CorruptRecord(t *testing.T) {
 	}
 
 	// A write over a damaged record fails alone; Force repairs it.
-	err = s.Commit(ctx, []boltstore.Write{put("p", "k1", 1, rec(2, "x"))})
-	if !errors.Is(err, boltstore.ErrCorrupt) {
+	err = s.Commit(ctx, []store.Write{put("p", "k1", 1, rec(2, "x"))})
+	if !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("Commit over damaged record = %v; want ErrCorrupt", err)
 	}
 	w := put("p", "k1", 0, rec(5, "repaired"))
@@ -156,7 +158,7 @@ func TestStore_Scan_KeyOrder(t *testing.T) {
 		t.Errorf("Scan(cancelled) ended with %v; want context.Canceled", last)
 	}
 	for _, err := range s.Scan(ctx, "") {
-		if !errors.Is(err, boltstore.ErrInvalidBucket) {
+		if !errors.Is(err, store.ErrInvalidName) {
 			t.Errorf("Scan(\"\") = %v; want ErrInvalidBucket", err)
 		}
 	}

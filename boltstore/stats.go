@@ -14,8 +14,8 @@ type Stats struct {
 	Writes         uint64 // writes committed
 	Batches        uint64 // batches taken off the queue
 	Commits        uint64 // commits made durable: log frames synced, or transactions without the log
-	FailedCommits  uint64 // commits that failed (every request of the batch got ErrCommit)
-	Conflicts      uint64 // requests rejected with a *ConflictError
+	FailedCommits  uint64 // commits that failed (every request of the batch got store.ErrCommit)
+	Conflicts      uint64 // requests rejected with a *store.ConflictError
 	Corrupt        uint64 // requests rejected because a record they replace is damaged
 	CallbackPanics uint64 // done callbacks that panicked
 

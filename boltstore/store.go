@@ -123,7 +123,7 @@ func (s *Store) Path() string { return s.path }
 // Close stops accepting requests, waits until every request accepted before it
 // committed or failed and its done callback ran, stops the committer and
 // closes the file. Submits waiting for queue space when Close begins return
-// ErrClosed; every other method called after Close began returns ErrClosed.
+// store.ErrClosed; every other method called after Close began returns store.ErrClosed.
 //
 // Close waits for read transactions in progress to end. Called from inside a
 // done callback it returns
@@ -156,7 +156,7 @@ func (s *Store) Close() error {
 }
 
 // Closed reports whether Close has begun; from then on every call returns
-// ErrClosed. It lets layers that answer from their own caches, such as a
+// store.ErrClosed. It lets layers that answer from their own caches, such as a
 // projection runtime, honour a closed store too.
 func (s *Store) Closed() bool { return s.isClosed.Load() }
 

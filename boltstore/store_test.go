@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livefold/livefold/store"
+
 	"github.com/livefold/livefold/boltstore"
 )
 
@@ -93,25 +95,25 @@ func TestStore_Close_ThenErrClosed(t *testing.T) {
 		t.Errorf("second Close = %v; want nil", err)
 	}
 	ctx := context.Background()
-	w := []boltstore.Write{put("p", "k", 0, rec(1, "x"))}
+	w := []store.Write{put("p", "k", 0, rec(1, "x"))}
 	called := false
-	if err := s.Submit(ctx, w, func(error) { called = true }); !errors.Is(err, boltstore.ErrClosed) {
+	if err := s.Submit(ctx, w, func(error) { called = true }); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Submit = %v; want ErrClosed", err)
 	}
-	if err := s.Commit(ctx, w); !errors.Is(err, boltstore.ErrClosed) {
+	if err := s.Commit(ctx, w); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Commit = %v; want ErrClosed", err)
 	}
-	if _, _, err := s.Get(ctx, "p", "k"); !errors.Is(err, boltstore.ErrClosed) {
+	if _, _, err := s.Get(ctx, "p", "k"); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Get = %v; want ErrClosed", err)
 	}
-	if _, err := s.Buckets(ctx); !errors.Is(err, boltstore.ErrClosed) {
+	if _, err := s.Buckets(ctx); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Buckets = %v; want ErrClosed", err)
 	}
-	if _, err := s.Verify(ctx); !errors.Is(err, boltstore.ErrClosed) {
+	if _, err := s.Verify(ctx); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Verify = %v; want ErrClosed", err)
 	}
 	for _, err := range s.Scan(ctx, "p") {
-		if !errors.Is(err, boltstore.ErrClosed) {
+		if !errors.Is(err, store.ErrClosed) {
 			t.Errorf("Scan yielded %v; want ErrClosed", err)
 		}
 	}
@@ -134,7 +136,7 @@ func TestStore_Close_WaitsForQueued(t *testing.T) {
 		var mu sync.Mutex
 		var errs []error
 		for i := range n {
-			w := []boltstore.Write{put("p", key(i), 0, rec(1, "v"))}
+			w := []store.Write{put("p", key(i), 0, rec(1, "v"))}
 			if err := s.Submit(context.Background(), w, func(err error) {
 				mu.Lock()
 				errs = append(errs, err)
@@ -189,12 +191,12 @@ func TestStore_Close_ConcurrentSubmitLosesNothing(t *testing.T) {
 			<-start
 			for i := range per {
 				k := key(g*per + i)
-				err := s.Submit(context.Background(), []boltstore.Write{put("p", k, 0, rec(1, "v"))}, func(err error) {
+				err := s.Submit(context.Background(), []store.Write{put("p", k, 0, rec(1, "v"))}, func(err error) {
 					mu.Lock()
 					reported[k] = err
 					mu.Unlock()
 				})
-				if errors.Is(err, boltstore.ErrClosed) {
+				if errors.Is(err, store.ErrClosed) {
 					return
 				}
 				if err != nil {
@@ -244,12 +246,12 @@ func TestStore_Submit_ReentrantCalls(t *testing.T) {
 	var nestedErr, fullErr, commitErr, closeErr error
 	nested := newOutcome()
 	o := newOutcome()
-	err := s.Submit(ctx, []boltstore.Write{put("p", "a", 0, rec(1, "x"))}, func(err error) {
-		nestedErr = s.Submit(ctx, []boltstore.Write{put("p", "b", 0, rec(1, "y"))}, nested.done)
-		fullErr = s.Submit(ctx, []boltstore.Write{put("p", "c", 0, rec(1, "z"))}, func(error) {
+	err := s.Submit(ctx, []store.Write{put("p", "a", 0, rec(1, "x"))}, func(err error) {
+		nestedErr = s.Submit(ctx, []store.Write{put("p", "b", 0, rec(1, "y"))}, nested.done)
+		fullErr = s.Submit(ctx, []store.Write{put("p", "c", 0, rec(1, "z"))}, func(error) {
 			t.Error("done called for a rejected reentrant Submit")
 		})
-		commitErr = s.Commit(ctx, []boltstore.Write{put("p", "d", 0, rec(1, "w"))})
+		commitErr = s.Commit(ctx, []store.Write{put("p", "d", 0, rec(1, "w"))})
 		closeErr = s.Close()
 		o.done(err)
 	})

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+
+	"github.com/livefold/livefold/store"
 )
 
 // The write-ahead log makes a commit one sequential write and one fdatasync
@@ -22,7 +24,7 @@ import (
 //	magic u32 | generation u64 | payload length u32 | CRC-32C u32 of the generation, length and payload
 //	payload: writes, each: delete u8 | bucket length u8 | key length u16 | value length u32 | bucket | key | value
 //
-// all little-endian, where a value is an encoded Record. Frames are written
+// all little-endian, where a value is an encoded store.Record. Frames are written
 // back to back from offset 0; after a checkpoint the log is rewritten from
 // offset 0 under a new random generation, so leftovers of older frames stop a
 // replay: recovery reads frames while their magic, CRC and generation hold and
@@ -144,7 +146,7 @@ func parseWAL(data []byte) ([]walWrite, error) {
 		}
 		var err error
 		if writes, err = parsePayload(writes, payload); err != nil {
-			return nil, fmt.Errorf("%w: frame at offset %d: %w", ErrCorrupt, off, err)
+			return nil, fmt.Errorf("%w: frame at offset %d: %w", store.ErrCorrupt, off, err)
 		}
 		off += walHeaderSize + n
 	}
@@ -175,7 +177,7 @@ func parsePayload(writes []walWrite, p []byte) ([]walWrite, error) {
 
 // appendWALWrite appends one write to a frame being built; the value comes
 // last, so it can be encoded in place afterwards. It returns the frame.
-func appendWALWrite(frame []byte, w *Write, valueLen int) []byte {
+func appendWALWrite(frame []byte, w *store.Write, valueLen int) []byte {
 	var del byte
 	if w.Delete {
 		del = 1

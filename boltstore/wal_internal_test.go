@@ -6,12 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/livefold/livefold/store"
 )
 
 // This test is in the package because it swaps the log's file to make a
 // write fail, which the public API cannot do.
 
-// Ensure that a commit whose log write fails reports ErrCommit and leaves
+// Ensure that a commit whose log write fails reports store.ErrCommit and leaves
 // nothing behind, neither for readers nor for a replay after a crash, and
 // that the store commits again once the log can be written.
 func TestWAL_FailedAppendChangesNothingThenRecovers(t *testing.T) {
@@ -22,10 +24,10 @@ func TestWAL_FailedAppendChangesNothingThenRecovers(t *testing.T) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	put := func(key, state string, version uint64) Write {
-		return Write{Bucket: "p", Key: key, Expect: version - 1, Record: Record{Version: version, State: []byte(state)}}
+	put := func(key, state string, version uint64) store.Write {
+		return store.Write{Bucket: "p", Key: key, Expect: version - 1, Record: store.Record{Version: version, State: []byte(state)}}
 	}
-	if err := s.Commit(ctx, []Write{put("a", "one", 1)}); err != nil {
+	if err := s.Commit(ctx, []store.Write{put("a", "one", 1)}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -38,16 +40,16 @@ func TestWAL_FailedAppendChangesNothingThenRecovers(t *testing.T) {
 	}
 	broken.Close()
 	s.wal.f = broken
-	err = s.Commit(ctx, []Write{put("b", "lost", 1)})
-	if !errors.Is(err, ErrCommit) {
-		t.Fatalf("Commit with a failing log = %v; want ErrCommit", err)
+	err = s.Commit(ctx, []store.Write{put("b", "lost", 1)})
+	if !errors.Is(err, store.ErrCommit) {
+		t.Fatalf("Commit with a failing log = %v; want store.ErrCommit", err)
 	}
 	if _, ok, err := s.Get(ctx, "p", "b"); ok || err != nil {
 		t.Fatalf("Get(b) after the failed commit = %v, %v; want absent", ok, err)
 	}
 
 	s.wal.f = real
-	if err := s.Commit(ctx, []Write{put("b", "kept", 1)}); err != nil {
+	if err := s.Commit(ctx, []store.Write{put("b", "kept", 1)}); err != nil {
 		t.Fatalf("Commit once the log works again = %v", err)
 	}
 	if r, ok, err := s.Get(ctx, "p", "b"); !ok || err != nil || string(r.State) != "kept" {

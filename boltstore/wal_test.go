@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/livefold/livefold/store"
+
 	"github.com/livefold/livefold/boltstore"
 )
 
@@ -45,7 +47,7 @@ func TestStore_Open_ReplaysLogAfterCrash(t *testing.T) {
 	for i := range 5 {
 		mustCommit(t, s, put("p", fmt.Sprint("k", i), 0, rec(1, fmt.Sprint("v", i))))
 	}
-	mustCommit(t, s, put("p", "k0", 1, rec(2, "v0b")), boltstore.Write{Bucket: "p", Key: "k1", Expect: 1, Delete: true})
+	mustCommit(t, s, put("p", "k0", 1, rec(2, "v0b")), store.Write{Bucket: "p", Key: "k1", Expect: 1, Delete: true})
 	if st := s.Stats(); st.Checkpoints != 0 || st.LogBytes == 0 {
 		t.Fatalf("Stats = %+v; want the commits in the log only", st)
 	}
@@ -246,7 +248,7 @@ func TestStore_Checkpoint_TornNewFirstFrameReplaysNothingOld(t *testing.T) {
 func TestStore_Scan_BodyMayCallTheStore(t *testing.T) {
 	s := openStore(t, boltstore.WithWALSize(64<<10))
 	const n = 600
-	writes := make([]boltstore.Write, 0, n)
+	writes := make([]store.Write, 0, n)
 	for i := range n {
 		writes = append(writes, put("p", fmt.Sprintf("k%04d", i), 0, rec(1, "x")))
 	}

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/livefold/livefold/boltstore"
+	"github.com/livefold/livefold/store"
 )
 
 // Apply folds event into the snapshot of its key and returns the key's new
@@ -31,7 +31,7 @@ import (
 // Errors, with nothing changed: ErrInvalidKey, ErrApplyPanic (Key or Apply
 // panicked), ErrEncode, ErrCorrupt (the stored snapshot cannot be read),
 // ErrDuplicate, ErrGap, ErrClosed, ctx errors, commit failures from the store
-// (boltstore.ErrCommit), and ErrAborted when an apply this one was folded on
+// (store.ErrCommit), and ErrAborted when an apply this one was folded on
 // failed to commit.
 func (r *Runtime[E, S, D]) Apply(ctx context.Context, event E) (uint64, error) {
 	if err := r.enter(); err != nil {
@@ -209,13 +209,13 @@ func (r *Runtime[E, S, D]) copyOf(s *S) (S, error) {
 
 // write returns the store write that replaces key's snapshot at version
 // expect with rec (or deletes it when rec is not present).
-func (r *Runtime[E, S, D]) write(key string, expect uint64, rec record[S]) boltstore.Write {
-	return boltstore.Write{
+func (r *Runtime[E, S, D]) write(key string, expect uint64, rec record[S]) store.Write {
+	return store.Write{
 		Bucket: r.name,
 		Key:    key,
 		Expect: expect,
 		Delete: !rec.present,
-		Record: boltstore.Record{
+		Record: store.Record{
 			Version:   rec.version,
 			UpdatedAt: rec.updatedAt,
 			Position:  rec.position,

@@ -6,7 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/livefold/livefold/boltstore"
+	"github.com/livefold/livefold/store"
+
 	"github.com/livefold/livefold/pubsub"
 )
 
@@ -16,7 +17,7 @@ import (
 type commitReq[E, S, D any] struct {
 	r      *Runtime[E, S, D]
 	parts  []commitPart[S, D]
-	writes []boltstore.Write
+	writes []store.Write
 	result chan error  // receives the outcome once, from the store's committer
 	done   func(error) // r.onDone bound once, so submitting allocates no closure
 }
@@ -168,7 +169,7 @@ func (r *Runtime[E, S, D]) failed(err error) {
 		r.cfg.logger.Error("projection: damaged snapshot", "projection", r.name, "err", err)
 	case errors.Is(err, ErrApplyPanic):
 		r.cfg.logger.Error("projection: projection code panicked", "projection", r.name, "err", err)
-	case errors.Is(err, boltstore.ErrCommit):
+	case errors.Is(err, store.ErrCommit):
 		r.cfg.logger.Warn("projection: commit failed", "projection", r.name, "err", err)
 	}
 }

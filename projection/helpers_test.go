@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livefold/livefold/store"
+
 	"github.com/livefold/livefold/boltstore"
 	"github.com/livefold/livefold/projection"
 	"github.com/livefold/livefold/projectiontest"
@@ -113,7 +115,7 @@ func next[S, D any](t testing.TB, sub *projection.Subscription[S, D]) projection
 // order and nothing of them reaches the disk. hold makes the next commit's
 // callback wait for release, so that later submissions queue behind it.
 type faultStore struct {
-	projection.Store
+	store.Store
 	mu      sync.Mutex
 	failing int           // guarded by mu: how many next submissions fail
 	hold    chan struct{} // guarded by mu: when set, the next callback waits for it to close
@@ -140,12 +142,12 @@ func (f *faultStore) holdNext() (started <-chan struct{}, release func()) {
 	return f.held, func() { once.Do(func() { close(h) }) }
 }
 
-func (f *faultStore) Submit(ctx context.Context, writes []boltstore.Write, done func(error)) error {
+func (f *faultStore) Submit(ctx context.Context, writes []store.Write, done func(error)) error {
 	f.mu.Lock()
 	fail := f.failing > 0
 	if fail {
 		f.failing--
-		ws := make([]boltstore.Write, len(writes))
+		ws := make([]store.Write, len(writes))
 		copy(ws, writes)
 		for i := range ws {
 			ws[i].Expect = 1 << 62
@@ -158,7 +160,7 @@ func (f *faultStore) Submit(ctx context.Context, writes []boltstore.Write, done 
 	inner := done
 	if fail {
 		inner = func(err error) {
-			if err != nil && errors.Is(err, boltstore.ErrConflict) {
+			if err != nil && errors.Is(err, store.ErrConflict) {
 				err = errors.Join(errInjected, err)
 			}
 			done(err)

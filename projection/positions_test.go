@@ -9,6 +9,7 @@ import (
 
 	"github.com/livefold/livefold/boltstore"
 	"github.com/livefold/livefold/projection"
+	"github.com/livefold/livefold/store"
 	"github.com/stretchr/testify/require"
 )
 
@@ -37,7 +38,7 @@ func (positioned) Apply(s *seqState, e posEvent) int64 {
 	return e.Delta
 }
 
-func newPositioned(t testing.TB, st projection.Store, opts ...projection.Option) *projection.Runtime[posEvent, seqState, int64] {
+func newPositioned(t testing.TB, st store.Store, opts ...projection.Option) *projection.Runtime[posEvent, seqState, int64] {
 	t.Helper()
 	rt, err := projection.New(st, nil, positioned{}, opts...)
 	require.NoError(t, err)

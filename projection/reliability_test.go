@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livefold/livefold/store"
+
 	"github.com/livefold/livefold/boltstore"
 	"github.com/livefold/livefold/projection"
 	"github.com/livefold/livefold/pubsub"
@@ -252,7 +254,7 @@ func (blob) Apply(s *blobState, e blobEvent) int {
 }
 
 // Ensure that when the disk is full (WithMaxSize) an Apply fails with
-// boltstore.ErrCommit naming projection and key, and changes nothing: not
+// store.ErrCommit naming projection and key, and changes nothing: not
 // the state read back, not the version, not what subscribers see, not what
 // a fresh runtime reads from disk; and that the same runtime and store work
 // again once space is freed.
@@ -273,7 +275,7 @@ func TestRuntime_Apply_FullDiskChangesNothingThenRecovers(t *testing.T) {
 	defer sub.Close()
 
 	_, err = rt.Apply(ctx, blobEvent{Key: "small", Size: quota / 2})
-	require.ErrorIs(t, err, boltstore.ErrCommit)
+	require.ErrorIs(t, err, store.ErrCommit)
 	require.ErrorIs(t, err, berrors.ErrMaxSizeReached)
 	require.Contains(t, err.Error(), `"test.blob"`)
 	require.Contains(t, err.Error(), `"small"`)
@@ -425,7 +427,7 @@ func TestStore_Close_RacingAppliesLoseNothing(t *testing.T) {
 	checkAcked(t, st, acked)
 }
 
-func checkAcked(t *testing.T, st projection.Store, acked map[string]uint64) {
+func checkAcked(t *testing.T, st store.Store, acked map[string]uint64) {
 	t.Helper()
 	fresh, err := projection.New(st, nil, counter{})
 	require.NoError(t, err)
@@ -584,7 +586,7 @@ func TestRuntime_Read_CorruptErrorCarriesStoreReason(t *testing.T) {
 	rt, err := projection.New(st, nil, counter{})
 	require.NoError(t, err)
 	_, _, err = rt.Read(ctxT(t), "k")
-	var ce *boltstore.CorruptError
+	var ce *store.CorruptError
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, "k", ce.Key)
 	require.True(t, strings.Contains(ce.Reason, "format"), ce.Reason)
@@ -685,9 +687,9 @@ func TestRuntime_Read_OldSchemaSnapshotDecodes(t *testing.T) {
 	require.NoError(t, err)
 	e := newEnv(t)
 	ctx := ctxT(t)
-	require.NoError(t, e.store.Commit(ctx, []boltstore.Write{{
+	require.NoError(t, e.store.Commit(ctx, []store.Write{{
 		Bucket: "test.profile", Key: "ada",
-		Record: boltstore.Record{Version: 3, UpdatedAt: time.Unix(1700000000, 0), State: old},
+		Record: store.Record{Version: 3, UpdatedAt: time.Unix(1700000000, 0), State: old},
 	}}))
 
 	rt, err := projection.New(e.store, nil, profileProjV2{})

@@ -9,13 +9,15 @@ import (
 	"sync/atomic"
 	"unicode"
 
-	"github.com/livefold/livefold/boltstore"
+	"github.com/livefold/livefold/store"
+
 	"github.com/livefold/livefold/lockmap"
 	"github.com/livefold/livefold/pubsub"
 )
 
-// MaxKeyLen is the longest key a Runtime accepts, in bytes: bbolt's limit.
-const MaxKeyLen = 32768
+// MaxKeyLen is the longest key a Runtime accepts, in bytes: the limit every
+// store accepts.
+const MaxKeyLen = store.MaxKeyLen
 
 // Runtime folds events of one Projection into snapshots kept in a Store and
 // publishes the changes on a bus. Create it with New; all its methods are safe
@@ -24,7 +26,7 @@ const MaxKeyLen = 32768
 type Runtime[E, S, D any] struct {
 	p             Projection[E, S, D]
 	name          string
-	store         Store
+	store         store.Store
 	bus           *pubsub.Bus // nil: no live updates
 	cfg           config
 	codec         *codec[S]
@@ -46,8 +48,8 @@ type Runtime[E, S, D any] struct {
 // nil, publishes updates on it. The projection's Name is checked here:
 // ErrInvalidName if it is empty or not a valid channel name. Several runtimes
 // may share one store and one bus as long as their names differ.
-func New[E, S, D any](store Store, bus *pubsub.Bus, p Projection[E, S, D], opts ...Option) (*Runtime[E, S, D], error) {
-	if store == nil || p == nil {
+func New[E, S, D any](st store.Store, bus *pubsub.Bus, p Projection[E, S, D], opts ...Option) (*Runtime[E, S, D], error) {
+	if isNil(st) || isNil(p) {
 		return nil, fmt.Errorf("%w: store and projection are required", ErrNilArgument)
 	}
 	cfg := defaultConfig()
@@ -57,8 +59,8 @@ func New[E, S, D any](store Store, bus *pubsub.Bus, p Projection[E, S, D], opts 
 		}
 	}
 	name := p.Name()
-	if name == "" {
-		return nil, fmt.Errorf("%w: empty name", ErrInvalidName)
+	if err := store.CheckName(name); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidName, err)
 	}
 	if err := pubsub.ValidChannel("projection." + name + ".k"); err != nil {
 		return nil, fmt.Errorf("%w %q: %w", ErrInvalidName, name, err)
@@ -66,7 +68,7 @@ func New[E, S, D any](store Store, bus *pubsub.Bus, p Projection[E, S, D], opts 
 	r := &Runtime[E, S, D]{
 		p:             p,
 		name:          name,
-		store:         store,
+		store:         st,
 		bus:           bus,
 		cfg:           cfg,
 		codec:         newCodec[S](),
@@ -149,7 +151,7 @@ func (r *Runtime[E, S, D]) readCommitted(ctx context.Context, key string) (snap 
 	if err := ValidKey(key); err != nil {
 		return snap, false, 0, err
 	}
-	if c, ok := r.store.(closedReporter); ok && c.Closed() {
+	if r.store.Closed() {
 		return snap, false, 0, fmt.Errorf("%w: projection %q, key %q", ErrClosed, r.name, key)
 	}
 	sh := r.cache.shardOf(key)
@@ -239,11 +241,13 @@ func (r *Runtime[E, S, D]) storeErr(key string, err error) error {
 		where = fmt.Sprintf("projection %q", r.name)
 	}
 	switch {
-	case errors.Is(err, boltstore.ErrClosed):
+	case errors.Is(err, store.ErrClosed):
 		return fmt.Errorf("%w: %s: %w", ErrClosed, where, err)
-	case errors.Is(err, boltstore.ErrCorrupt) && key != "":
+	case errors.Is(err, store.ErrCorrupt) && key != "":
 		return r.corrupt(key, err)
-	case errors.Is(err, boltstore.ErrConflict):
+	case errors.Is(err, store.ErrUnsupported):
+		return fmt.Errorf("%w: %s: %w", ErrUnsupported, where, err)
+	case errors.Is(err, store.ErrConflict):
 		// The runtime always expects the version its fold built on, so a
 		// conflict means that version's commit failed.
 		return fmt.Errorf("%w: %s: %w", ErrAborted, where, err)
@@ -285,4 +289,18 @@ func (r *Runtime[E, S, D]) fold(key string, state *S, event E) (delta D, err err
 		}
 	}()
 	return r.p.Apply(state, event), nil
+}
+
+// isNil reports whether v is nil or an interface holding a nil pointer, such
+// as the *boltstore.Store a failed Open returns.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }

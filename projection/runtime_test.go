@@ -3,6 +3,8 @@ package projection_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/livefold/livefold/boltstore"
 	"github.com/livefold/livefold/projection"
+	"github.com/livefold/livefold/store"
 	"github.com/stretchr/testify/require"
 )
 
@@ -395,9 +398,10 @@ func TestKind_String(t *testing.T) {
 	}
 }
 
-// Ensure that Verify finds nothing wrong in a healthy store and says so
-// plainly when its store cannot walk a bucket.
-func TestRuntime_Verify_HealthyAndUnsupported(t *testing.T) {
+// Ensure that Verify finds nothing wrong in a healthy store, also behind a
+// wrapper that forwards the store's methods, and says so plainly when its
+// store cannot walk a bucket.
+func TestRuntime_Verify_HealthyWrappedAndUnsupported(t *testing.T) {
 	e := newEnv(t)
 	rt := newCounter(t, e)
 	ctx := ctxT(t)
@@ -411,6 +415,22 @@ func TestRuntime_Verify_HealthyAndUnsupported(t *testing.T) {
 
 	wrapped, err := projection.New(&faultStore{Store: e.store}, nil, counter{})
 	require.NoError(t, err)
-	_, err = wrapped.Verify(ctx)
+	damaged, err = wrapped.Verify(ctx)
+	require.NoError(t, err)
+	require.Empty(t, damaged)
+
+	unsupported, err := projection.New(noScanStore{e.store}, nil, counter{})
+	require.NoError(t, err)
+	_, err = unsupported.Verify(ctx)
 	require.ErrorIs(t, err, projection.ErrUnsupported)
+	require.ErrorIs(t, err, store.ErrUnsupported)
+}
+
+// noScanStore is a store that cannot walk a bucket and says so.
+type noScanStore struct{ store.Store }
+
+func (noScanStore) Scan(context.Context, string) iter.Seq2[store.KeyRecord, error] {
+	return func(yield func(store.KeyRecord, error) bool) {
+		yield(store.KeyRecord{}, fmt.Errorf("noscan: %w", store.ErrUnsupported))
+	}
 }

@@ -2,11 +2,9 @@ package projection
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
-	"github.com/livefold/livefold/boltstore"
 	"github.com/livefold/livefold/pubsub"
 )
 
@@ -184,23 +182,15 @@ func (r *Runtime[E, S, D]) subscribe(ctx context.Context, key string, opts []Sub
 }
 
 // keys returns every key that has a snapshot, in key order, for a
-// subscription to all keys that starts with their states. Keys whose records
-// are damaged are left out (and logged): they have no state to show.
+// subscription to all keys that starts with their states. It reads no state:
+// the subscription reads each key's state when it sends it.
 func (r *Runtime[E, S, D]) keys(ctx context.Context) ([]string, error) {
-	sc, ok := r.store.(scanner)
-	if !ok {
-		return nil, fmt.Errorf("%w: projection %q: WithInitialState on every key needs a store with Scan", ErrUnsupported, r.name)
-	}
 	var keys []string
-	for kr, err := range sc.Scan(ctx, r.name) {
-		switch {
-		case errors.Is(err, boltstore.ErrCorrupt):
-			r.cfg.logger.Warn("projection: initial state skips a damaged snapshot", "projection", r.name, "key", kr.Key, "err", err)
-		case err != nil:
+	for k, err := range r.store.Keys(ctx, r.name) {
+		if err != nil {
 			return nil, r.storeErr("", err)
-		default:
-			keys = append(keys, kr.Key)
 		}
+		keys = append(keys, k)
 	}
 	return keys, nil
 }

@@ -22,7 +22,7 @@ var (
 	// errNoKey: the key does not exist in the projection.
 	errNoKey = errors.New("livefold: key not found")
 	// errDamagedRecords: keys or verify met records that fail verification;
-	// the records themselves are reported with boltstore.ErrCorrupt.
+	// the records themselves are reported with store.ErrCorrupt.
 	errDamagedRecords = errors.New("livefold: damaged records found")
 	// errState: a verified record's state is not decodable msgpack.
 	errState = errors.New("livefold: state cannot be decoded")

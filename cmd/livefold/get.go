@@ -6,7 +6,8 @@ import (
 	"encoding/base64"
 	"fmt"
 
-	"github.com/livefold/livefold/boltstore"
+	"github.com/livefold/livefold/store"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -64,7 +65,7 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	}
 	defer db.Close()
 
-	var rec boltstore.Record
+	var rec store.Record
 	err = db.View(func(tx *bolt.Tx) error {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/livefold/livefold/boltstore"
+	"github.com/livefold/livefold/store"
 )
 
 // getJSON runs get and decodes its output.
@@ -91,15 +92,15 @@ func TestRun_Get_MissingProjectionOrKey(t *testing.T) {
 // with the decoding error, and exits 1.
 func TestRun_Get_UndecodableStatePrintedRaw(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "raw.db")
-	store, err := boltstore.Open(path, boltstore.WithNoSync())
+	st, err := boltstore.Open(path, boltstore.WithNoSync())
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = store.Commit(t.Context(), []boltstore.Write{{
+	err = st.Commit(t.Context(), []store.Write{{
 		Bucket: projA, Key: "raw",
-		Record: boltstore.Record{Version: 2, Position: 9, UpdatedAt: testClock, State: []byte{0xc1}},
+		Record: store.Record{Version: 2, Position: 9, UpdatedAt: testClock, State: []byte{0xc1}},
 	}})
-	if cerr := store.Close(); err == nil {
+	if cerr := st.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {

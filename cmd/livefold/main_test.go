@@ -76,17 +76,17 @@ const (
 // the projection runtime and closes the store.
 func writeEvents(t *testing.T, path string, events map[string][]added) {
 	t.Helper()
-	store, err := boltstore.Open(path, boltstore.WithNoSync())
+	st, err := boltstore.Open(path, boltstore.WithNoSync())
 	if err != nil {
 		t.Fatalf("boltstore.Open: %v", err)
 	}
 	defer func() {
-		if err := store.Close(); err != nil {
+		if err := st.Close(); err != nil {
 			t.Fatalf("store.Close: %v", err)
 		}
 	}()
 	for name, evs := range events {
-		rt, err := projection.New(store, nil, counters{name: name}, projection.WithClock(func() time.Time { return testClock }))
+		rt, err := projection.New(st, nil, counters{name: name}, projection.WithClock(func() time.Time { return testClock }))
 		if err != nil {
 			t.Fatalf("projection.New(%s): %v", name, err)
 		}

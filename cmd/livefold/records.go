@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/livefold/livefold/store"
+
 	"github.com/livefold/livefold/boltstore"
 	bolt "go.etcd.io/bbolt"
 )
@@ -33,29 +35,29 @@ func projectionBucket(tx *bolt.Tx, file, projection string) (*bolt.Bucket, error
 
 // decodeValue verifies and decodes the value v stored under projection and
 // key, as boltstore does: a nil value is a nested bucket, which boltstore
-// never creates. The returned error is a *boltstore.CorruptError naming
+// never creates. The returned error is a *store.CorruptError naming
 // projection and key; the returned State aliases v.
-func decodeValue(v []byte, projection, key string) (boltstore.Record, error) {
+func decodeValue(v []byte, projection, key string) (store.Record, error) {
 	if v == nil {
-		return boltstore.Record{}, &boltstore.CorruptError{
+		return store.Record{}, &store.CorruptError{
 			Bucket: projection, Key: key, Reason: "key holds a nested bucket, not a record",
 		}
 	}
 	r, err := boltstore.DecodeRecord(v)
 	if err != nil {
-		ce := &boltstore.CorruptError{Bucket: projection, Key: key, Reason: err.Error()}
-		var de *boltstore.CorruptError
+		ce := &store.CorruptError{Bucket: projection, Key: key, Reason: err.Error()}
+		var de *store.CorruptError
 		if errors.As(err, &de) {
 			ce.Reason = de.Reason
 		}
-		return boltstore.Record{}, ce
+		return store.Record{}, ce
 	}
 	return r, nil
 }
 
-// reasonOf returns the reason of a *boltstore.CorruptError, or err's text.
+// reasonOf returns the reason of a *store.CorruptError, or err's text.
 func reasonOf(err error) string {
-	var ce *boltstore.CorruptError
+	var ce *store.CorruptError
 	if errors.As(err, &ce) {
 		return ce.Reason
 	}

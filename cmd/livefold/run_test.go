@@ -43,11 +43,11 @@ func TestRun_MissingFile_ReportedAndNotCreated(t *testing.T) {
 // after its short timeout, and that compact then creates no destination.
 func TestRun_LockedFile_ReportsInUse(t *testing.T) {
 	path := newTestFile(t)
-	store, err := boltstore.Open(path, boltstore.WithNoSync())
+	st, err := boltstore.Open(path, boltstore.WithNoSync())
 	if err != nil {
 		t.Fatalf("boltstore.Open: %v", err)
 	}
-	defer store.Close()
+	defer st.Close()
 	dest := filepath.Join(t.TempDir(), "dest.db")
 	for _, args := range commandLines(path, dest) {
 		args = append([]string{args[0], "-timeout", "20ms"}, args[1:]...)

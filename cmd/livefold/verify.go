@@ -7,7 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/livefold/livefold/boltstore"
+	"github.com/livefold/livefold/store"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -177,7 +178,7 @@ func countRecords(tx *bolt.Tx) int64 {
 
 // recordScan is what scanRecords found so far.
 type recordScan struct {
-	bad         []boltstore.CorruptError
+	bad         []store.CorruptError
 	projections int
 }
 
@@ -188,7 +189,7 @@ type recordScan struct {
 func scanRecords(ctx context.Context, tx *bolt.Tx, checked *atomic.Int64, scan *recordScan) error {
 	return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 		if b == nil {
-			scan.bad = append(scan.bad, boltstore.CorruptError{Key: string(name), Reason: "top-level key is not a projection bucket"})
+			scan.bad = append(scan.bad, store.CorruptError{Key: string(name), Reason: "top-level key is not a projection bucket"})
 			return nil
 		}
 		scan.projections++
@@ -200,7 +201,7 @@ func scanRecords(ctx context.Context, tx *bolt.Tx, checked *atomic.Int64, scan *
 				}
 			}
 			if _, err := decodeValue(v, string(name), string(k)); err != nil {
-				scan.bad = append(scan.bad, boltstore.CorruptError{Bucket: string(name), Key: string(k), Reason: reasonOf(err)})
+				scan.bad = append(scan.bad, store.CorruptError{Bucket: string(name), Key: string(k), Reason: reasonOf(err)})
 			}
 		}
 		return nil
