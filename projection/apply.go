@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 
@@ -59,12 +60,8 @@ func (r *Runtime[E, S, D]) apply(ctx context.Context, event E) (uint64, error) {
 		return 0, err
 	}
 	events := [1]E{event}
-	for {
-		unlock, err := r.locks.LockContext(ctx, key)
-		if err != nil {
-			return 0, fmt.Errorf("projection %q, key %q: %w", r.name, key, err)
-		}
-		c, version, err := r.foldAndSubmitLocked(ctx, key, events[:], unlock)
+	for attempt := 1; ; {
+		c, version, err := r.lockFoldSubmit(ctx, key, events[:])
 		switch {
 		case errors.Is(err, errDupInFlight):
 			// c is a barrier behind the commit that folded this position:
@@ -82,6 +79,9 @@ func (r *Runtime[E, S, D]) apply(ctx context.Context, event E) (uint64, error) {
 		err = <-c.result
 		version = c.parts[0].rec.version
 		r.putReq(c)
+		if r.retry(err, &attempt) {
+			continue
+		}
 		if err != nil {
 			return 0, r.storeErr(key, err)
 		}
@@ -89,9 +89,31 @@ func (r *Runtime[E, S, D]) apply(ctx context.Context, event E) (uint64, error) {
 	}
 }
 
-// foldAndSubmitLocked is foldAndSubmit followed by unlock, also if it
-// panics.
-func (r *Runtime[E, S, D]) foldAndSubmitLocked(ctx context.Context, key string, events []E, unlock func()) (*commitReq[E, S, D], uint64, error) {
+// maxAttempts bounds how often an apply is folded again after its commit
+// met a version it did not expect; then it fails with ErrAborted.
+const maxAttempts = 16
+
+// retry reports whether an apply whose commit ended with err is to be folded
+// again: on a version conflict (another writer changed the key, or an apply
+// this one was folded on failed), as long as attempts remain. The next fold
+// reloads the key from the store.
+func (r *Runtime[E, S, D]) retry(err error, attempt *int) bool {
+	if !errors.Is(err, store.ErrConflict) || *attempt >= maxAttempts {
+		return false
+	}
+	*attempt++
+	r.stats.retries.Add(1)
+	return true
+}
+
+// lockFoldSubmit takes key's lock, folds events on key's pending state,
+// queues the result and releases the lock, also if the fold panics; see
+// foldAndSubmit for what it returns.
+func (r *Runtime[E, S, D]) lockFoldSubmit(ctx context.Context, key string, events []E) (*commitReq[E, S, D], uint64, error) {
+	unlock, err := r.locks.LockContext(ctx, key)
+	if err != nil {
+		return nil, 0, fmt.Errorf("projection %q, key %q: %w", r.name, key, err)
+	}
 	defer unlock()
 	return r.foldAndSubmit(ctx, key, events)
 }
@@ -107,7 +129,7 @@ func (r *Runtime[E, S, D]) foldAndSubmit(ctx context.Context, key string, events
 	}
 	defer r.unpin(e)
 	c := r.getReq()
-	p, base, err := r.foldPart(c, e, lin, events)
+	p, committed, err := r.foldPart(c, e, lin, events)
 	switch {
 	case errors.Is(err, errDupInFlight):
 		return r.barrier(ctx, c, key, err)
@@ -116,9 +138,9 @@ func (r *Runtime[E, S, D]) foldAndSubmit(ctx context.Context, key string, events
 		return nil, 0, err
 	case p == nil:
 		r.putReq(c)
-		return nil, base, nil
+		return nil, committed, nil
 	}
-	c.writes = append(c.writes, r.write(key, base, p.rec))
+	c.writes = append(c.writes, r.write(key, p))
 	if err := r.submit(ctx, c); err != nil {
 		r.putReq(c)
 		return nil, 0, r.storeErr(key, err)
@@ -138,17 +160,21 @@ func (r *Runtime[E, S, D]) barrier(ctx context.Context, c *commitReq[E, S, D], k
 }
 
 // foldPart folds events on a private copy of the pending state in lin, which
-// pin read from e, and adds the result to c as a part. It returns the part
-// (nil if every event was a duplicate) and the version the fold built on
-// (with a nil part: the committed version). The caller holds e's key lock and
-// a pin on e.
+// pin read from e, and adds the result to c as a part. It returns the part,
+// or a nil part and the committed version when every event was a duplicate.
+// The caller holds e's key lock and a pin on e.
+//
+// The states of updates for subscribers, each a copy, are made only once the
+// runtime has had a subscriber: until then an apply costs one encode of the
+// state (see settle for a subscriber that arrives meanwhile).
 func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D], lin lineage[S], events []E) (*commitPart[S, D], uint64, error) {
 	base, gen, committedPos, committedVer := lin.base, lin.gen, lin.committedPos, lin.committedVer
 	work, err := r.codec.clone(base.state, base.bytes)
 	if err != nil {
 		return nil, 0, r.corrupt(e.key, err)
 	}
-	p := c.addPart(e, gen)
+	p := c.addPart(e, gen, base)
+	build := r.watched.Load()
 	version, position := base.version, base.position
 	for _, ev := range events {
 		pos, err := r.positionOf(ev)
@@ -173,13 +199,13 @@ func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D], lin l
 			return nil, 0, err
 		}
 		version++
-		// Built whether or not anyone listens yet: a subscriber may
-		// arrive before the commit, and the history keeps it anyway.
-		st, err := r.copyOf(&work)
-		if err != nil {
-			return nil, 0, err
+		u := Update[S, D]{Key: e.key, Kind: KindDelta, Version: version, Delta: delta}
+		if build {
+			if u.State, err = r.copyOf(&work); err != nil {
+				return nil, 0, err
+			}
 		}
-		p.updates = append(p.updates, Update[S, D]{Key: e.key, Kind: KindDelta, Version: version, Delta: delta, State: st})
+		p.updates = append(p.updates, u)
 	}
 	if version == base.version {
 		c.parts = c.parts[:len(c.parts)-1]
@@ -189,10 +215,16 @@ func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D], lin l
 	if err != nil {
 		return nil, 0, err
 	}
-	p.rec = record[S]{present: true, state: work, bytes: b, version: version, position: position, updatedAt: r.now()}
+	p.rec = record[S]{present: true, state: work, bytes: b, version: version, stamp: newStamp(), position: position, updatedAt: r.now()}
 	p.folded = version - base.version
-	return p, base.version, nil
+	p.stateless = !build
+	return p, 0, nil
 }
+
+// newStamp returns the stamp of a new version: random, so that a version
+// number written twice (by two writers, or before and after a rebuild) never
+// carries the same stamp twice.
+func newStamp() uint64 { return rand.Uint64() }
 
 // copyOf returns a deep copy of *s for subscribers.
 func (r *Runtime[E, S, D]) copyOf(s *S) (S, error) {
@@ -207,31 +239,35 @@ func (r *Runtime[E, S, D]) copyOf(s *S) (S, error) {
 	return r.codec.clone(*s, b)
 }
 
-// write returns the store write that replaces key's snapshot at version
-// expect with rec (or deletes it when rec is not present).
-func (r *Runtime[E, S, D]) write(key string, expect uint64, rec record[S]) store.Write {
+// write returns the store write of p: it replaces the record p's fold built
+// on with p.rec, or deletes it when p.rec is not present.
+func (r *Runtime[E, S, D]) write(key string, p *commitPart[S, D]) store.Write {
 	return store.Write{
-		Bucket: r.name,
-		Key:    key,
-		Expect: expect,
-		Delete: !rec.present,
+		Bucket:      r.name,
+		Key:         key,
+		Expect:      p.expect,
+		ExpectStamp: p.expectStamp,
+		Delete:      !p.rec.present,
 		Record: store.Record{
-			Version:   rec.version,
-			UpdatedAt: rec.updatedAt,
-			Position:  rec.position,
-			State:     rec.bytes,
+			Version:   p.rec.version,
+			Stamp:     p.rec.stamp,
+			UpdatedAt: p.rec.updatedAt,
+			Position:  p.rec.position,
+			State:     p.rec.bytes,
 		},
 	}
 }
 
-// pin returns key's cache entry, loading it from the store if absent, with
-// its lineage, and keeps it from being evicted until unpin. The caller holds
-// key's lock, so no commit of key can be in flight when the entry is absent:
-// what is loaded is current.
+// pin returns key's cache entry, loading it from the store if absent or
+// stale, with its lineage, and keeps it from being evicted until unpin. The
+// caller holds key's lock, so no fold of key can be submitted meanwhile:
+// what is loaded is current, and commits of key still in flight were folded
+// on a record the store no longer has, so they will fail.
 func (r *Runtime[E, S, D]) pin(ctx context.Context, key string) (*entry[S, D], lineage[S], error) {
 	sh := r.cache.shardOf(key)
 	sh.mu.Lock()
-	if e := sh.m[key]; e != nil {
+	e := sh.m[key]
+	if e != nil && !e.stale {
 		e.pins++
 		sh.hits++
 		sh.touchLocked(e)
@@ -240,30 +276,79 @@ func (r *Runtime[E, S, D]) pin(ctx context.Context, key string) (*entry[S, D], l
 		return e, lin, nil
 	}
 	sh.misses++
+	if e != nil {
+		e.pins++ // a stale entry in use is reloaded in place
+	}
 	sh.mu.Unlock()
 
 	loaded, err := r.load(ctx, key)
-	if err != nil {
-		return nil, lineage[S]{}, err
-	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e := sh.m[key]
-	if e == nil {
-		e = r.newEntry(key, loaded)
-		e.pins++
-		sh.insertLocked(e)
+	if err != nil {
+		if e != nil {
+			e.pins--
+		}
+		return nil, lineage[S]{}, err
+	}
+	if e != nil {
+		r.reloadLocked(e, loaded)
 		return e, e.lineageLocked(), nil
 	}
+	if e = sh.m[key]; e == nil {
+		e = r.newEntry(key, loaded)
+		sh.insertLocked(e)
+	} else {
+		sh.touchLocked(e)
+	}
 	e.pins++
-	sh.touchLocked(e)
 	return e, e.lineageLocked(), nil
+}
+
+// reloadLocked replaces stale e's states with rec, just loaded from the
+// store, and tells subscribers to resync the key. Versions of the key may
+// have been reused by another writer's rebuild, so replay is refused from
+// now on.
+func (r *Runtime[E, S, D]) reloadLocked(e *entry[S, D], rec record[S]) {
+	e.committed, e.pending = rec, rec
+	e.gen++
+	e.stale = false
+	e.rebuilt = true
+	e.clearHistoryLocked()
+	if r.listened(e.channel) {
+		r.pub.push(e.channel, envelope[S, D]{origin: r.id, stale: true, u: Update[S, D]{Key: e.key}})
+	}
 }
 
 func (r *Runtime[E, S, D]) unpin(e *entry[S, D]) {
 	e.sh.mu.Lock()
 	e.pins--
+	r.releaseLocked(e)
 	e.sh.mu.Unlock()
+}
+
+// releaseLocked evicts e once it is idle if another runtime committed to its
+// key meanwhile, and tells subscribers to resync from the store.
+func (r *Runtime[E, S, D]) releaseLocked(e *entry[S, D]) {
+	if !e.foreign || e.pins != 0 || e.inflight != 0 {
+		return
+	}
+	e.sh.evictIfIdleLocked(e)
+	if r.listened(e.channel) {
+		r.pub.push(e.channel, envelope[S, D]{origin: r.id, stale: true, u: Update[S, D]{Key: e.key}})
+	}
+}
+
+// forget is told by a subscription that another runtime committed to key:
+// the cached states of key are out of date. An idle entry is evicted now,
+// a busy one once idle (see releaseLocked).
+func (r *Runtime[E, S, D]) forget(key string) {
+	sh := r.cache.shardOf(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if e := sh.m[key]; e != nil {
+		e.foreign = true
+		sh.evictIfIdleLocked(e)
+	}
 }
 
 // ApplyBatch folds events in one transaction: all of them become durable or
@@ -325,7 +410,7 @@ func (r *Runtime[E, S, D]) applyBatch(ctx context.Context, events []E) (uint64, 
 		}
 		runs[len(runs)-1].end = i + 1
 	}
-	for {
+	for attempt := 1; ; {
 		c, err := r.foldBatch(ctx, runs, sorted)
 		if errors.Is(err, errDupInFlight) {
 			<-c.result
@@ -344,6 +429,9 @@ func (r *Runtime[E, S, D]) applyBatch(ctx context.Context, events []E) (uint64, 
 		}
 		err = <-c.result
 		r.putReq(c)
+		if r.retry(err, &attempt) {
+			continue
+		}
 		if err != nil {
 			return 0, r.storeErr("", fmt.Errorf("batch of %d events: %w", len(events), err))
 		}
@@ -385,7 +473,7 @@ func (r *Runtime[E, S, D]) foldBatch(ctx context.Context, runs []keyRun, events 
 			return nil, err
 		}
 		pinned = append(pinned, e)
-		p, base, err := r.foldPart(c, e, lin, events[run.start:run.end])
+		p, _, err := r.foldPart(c, e, lin, events[run.start:run.end])
 		if errors.Is(err, errDupInFlight) {
 			c, _, err = r.barrier(ctx, c, run.key, err)
 			return c, err
@@ -395,7 +483,7 @@ func (r *Runtime[E, S, D]) foldBatch(ctx context.Context, runs []keyRun, events 
 			return nil, err
 		}
 		if p != nil {
-			c.writes = append(c.writes, r.write(run.key, base, p.rec))
+			c.writes = append(c.writes, r.write(run.key, p))
 		}
 	}
 	if len(c.parts) == 0 {

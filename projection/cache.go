@@ -54,9 +54,17 @@ type entry[S, D any] struct {
 	// -1 for a moment when an outcome arrives before submit counted it; the
 	// entry is pinned then.
 	inflight int
-	// rebuilt says a rebuild or delete committed while the entry was cached:
+	// rebuilt says a rebuild or delete committed while the entry was cached,
+	// or the entry was reloaded after another writer changed the key:
 	// versions may then repeat, so a resume by version cannot be trusted.
 	rebuilt bool
+	// stale says a commit found a record this runtime did not write:
+	// committed is out of date, and the next fold reloads it from the store.
+	stale bool
+	// foreign says another runtime sharing the bus committed to the key
+	// while the entry was in use; once idle it is evicted, so that the
+	// next read loads the store's record.
+	foreign bool
 	pins    int // applies between loading the entry and submitting
 
 	history    []Update[S, D] // ring of the most recent updates, oldest at histStart
@@ -85,6 +93,7 @@ type record[S any] struct {
 	state     S
 	bytes     []byte
 	version   uint64
+	stamp     uint64
 	position  uint64
 	updatedAt time.Time
 }
@@ -120,22 +129,31 @@ func (sh *shard[S, D]) pushFrontLocked(e *entry[S, D]) {
 	sh.lru.next = e
 }
 
-// insertLocked adds e and evicts unpinned entries, least recently used
-// first, while the shard is over capacity.
+// insertLocked adds e and evicts idle entries, least recently used first,
+// while the shard is over capacity.
 func (sh *shard[S, D]) insertLocked(e *entry[S, D]) {
 	e.sh = sh
 	sh.m[e.key] = e
 	sh.pushFrontLocked(e)
 	for v := sh.lru.prev; len(sh.m) > sh.capacity && v != &sh.lru; {
 		prev := v.prev
-		if v.pins == 0 && v.inflight == 0 && v != e {
-			v.prev.next, v.next.prev = v.next, v.prev
-			v.prev, v.next = nil, nil
-			delete(sh.m, v.key)
-			sh.evictions++
+		if v != e {
+			sh.evictIfIdleLocked(v)
 		}
 		v = prev
 	}
+}
+
+// evictIfIdleLocked removes e unless an apply has it pinned or a commit of
+// it is in flight, which need it to stay.
+func (sh *shard[S, D]) evictIfIdleLocked(e *entry[S, D]) {
+	if e.pins != 0 || e.inflight != 0 || sh.m[e.key] != e {
+		return
+	}
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
+	delete(sh.m, e.key)
+	sh.evictions++
 }
 
 // addHistoryLocked appends u to e's ring of recent updates. The ring grows
@@ -149,6 +167,13 @@ func (e *entry[S, D]) addHistoryLocked(u Update[S, D], size int) {
 		e.history[e.histStart] = u
 		e.histStart = (e.histStart + 1) % size
 	}
+}
+
+// clearHistoryLocked forgets e's recent updates, when a version was committed
+// without its update being kept.
+func (e *entry[S, D]) clearHistoryLocked() {
+	clear(e.history)
+	e.history, e.histStart = e.history[:0], 0
 }
 
 // replayLocked returns the updates that follow version since, oldest first,

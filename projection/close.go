@@ -72,6 +72,9 @@ func (s *subscriptions) remove(sub ender) {
 // runtime (such as from a Rebuild's event sequence), which it would wait for.
 func (r *Runtime[E, S, D]) Close() {
 	r.gate.close()
+	if r.pub != nil {
+		r.pub.wait() // every commit that returned has its updates delivered
+	}
 	r.subs.mu.Lock()
 	subs := make([]ender, 0, len(r.subs.set))
 	for s := range r.subs.set {

@@ -24,11 +24,17 @@ type commitReq[E, S, D any] struct {
 
 // commitPart is what one key's write changes in memory once committed.
 type commitPart[S, D any] struct {
-	e       *entry[S, D]
-	gen     uint64    // e's generation the fold built on
-	rec     record[S] // the new committed snapshot (present false: deleted)
-	folded  uint64    // events folded into rec
-	updates []Update[S, D]
+	e   *entry[S, D]
+	gen uint64 // e's generation the fold built on
+	// expect and expectStamp name the record the fold built on (0, 0:
+	// none), which the store must still hold.
+	expect, expectStamp uint64
+	rec                 record[S] // the new committed snapshot (present false: deleted)
+	folded              uint64    // events folded into rec
+	updates             []Update[S, D]
+	// stateless says updates carry no State: nobody had subscribed when
+	// they were folded.
+	stateless bool
 }
 
 type reqPool[S, D any] struct{ p sync.Pool }
@@ -57,8 +63,9 @@ func (r *Runtime[E, S, D]) resetReq(c *commitReq[E, S, D]) {
 	c.parts, c.writes = c.parts[:0], c.writes[:0]
 }
 
-// addPart appends a part for e and returns it.
-func (c *commitReq[E, S, D]) addPart(e *entry[S, D], gen uint64) *commitPart[S, D] {
+// addPart appends a part for e, folded on base in generation gen, and
+// returns it.
+func (c *commitReq[E, S, D]) addPart(e *entry[S, D], gen uint64, base record[S]) *commitPart[S, D] {
 	if len(c.parts) < cap(c.parts) {
 		c.parts = c.parts[:len(c.parts)+1]
 	} else {
@@ -66,6 +73,9 @@ func (c *commitReq[E, S, D]) addPart(e *entry[S, D], gen uint64) *commitPart[S, 
 	}
 	p := &c.parts[len(c.parts)-1]
 	p.e, p.gen = e, gen
+	if base.present {
+		p.expect, p.expectStamp = base.version, base.stamp
+	}
 	return p
 }
 
@@ -91,13 +101,9 @@ func (r *Runtime[E, S, D]) submit(ctx context.Context, c *commitReq[E, S, D]) er
 	return nil
 }
 
-// onDone runs on the store's committer goroutine, in commit order, once the
-// outcome of c is known. On success it makes each part's state the committed
-// one and publishes its updates, under the shard lock so that a resync reads
-// either the state before the updates or after. On failure it returns the
-// pending lineage to the committed state, unless an earlier failure already
-// did; applies folded on top of the failed one carry an Expect the store will
-// refuse, so they fail too.
+// onDone runs on the store's goroutine, in commit order, once the outcome
+// of c is known. It only updates the cache and queues updates for the
+// publisher: no subscriber code runs here, and nothing here waits.
 func (c *commitReq[E, S, D]) onDone(err error) {
 	// The waiting caller is released whatever happens below: the outcome is
 	// the commit's.
@@ -107,57 +113,93 @@ func (c *commitReq[E, S, D]) onDone(err error) {
 	}
 }
 
-// settle applies one part's commit outcome to its entry; see onDone.
+// settle applies one part's commit outcome to its entry. On success the
+// part's state becomes the committed one and its updates are numbered, kept
+// in the history and queued for subscribers, all under the shard lock, so
+// that a resync reads either the state before the updates or after them. On
+// failure the pending lineage returns to the committed state, unless an
+// earlier failure already did (applies folded on top of the failed one carry
+// an Expect the store refuses, so they fail too); a conflict also marks the
+// entry stale, since the store holds a record this runtime did not write.
 func (r *Runtime[E, S, D]) settle(p *commitPart[S, D], err error) {
 	e := p.e
-	e.sh.mu.Lock()
-	defer e.sh.mu.Unlock()
+	sh := e.sh
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	e.inflight--
+	defer r.releaseLocked(e)
 	if err != nil {
+		// Only the first failure of a lineage resets it; the applies folded
+		// on top of it fail as expected and change nothing more.
 		if e.gen == p.gen {
 			e.pending = e.committed
 			e.gen++
+			if conflictOn(err, e.key) {
+				e.stale = true
+				sh.evictIfIdleLocked(e)
+			}
 		}
 		return
 	}
 	e.committed = p.rec
-	// One interest check per key: a subscriber that arrives after it reads
-	// its initial state under this shard lock, after these updates.
-	listened := r.bus != nil && pubsub.HasSubscribers(r.bus, e.channel)
+	listened := r.listened(e.channel)
+	if p.stateless && !r.fillStates(p, listened) {
+		// Nothing to replay these versions from, and a subscriber that
+		// arrived meanwhile resyncs.
+		e.clearHistoryLocked()
+		if listened {
+			r.pub.push(e.channel, envelope[S, D]{origin: r.id, stale: true, u: Update[S, D]{Key: e.key}})
+		}
+		return
+	}
 	for _, u := range p.updates {
-		u.seq = r.seq.Add(1)
 		if u.Kind == KindRebuild || u.Kind == KindDeleted {
 			e.rebuilt = true
 		}
 		e.addHistoryLocked(u, r.cfg.history)
 		if listened {
-			r.publish(e.channel, u)
+			r.pub.push(e.channel, envelope[S, D]{origin: r.id, u: u})
 		}
 	}
 }
 
-// publish sends u on channel. It never blocks unless a raw bus subscriber on
-// the channel chose the Block policy. A failure does not undo the commit; it
-// is logged, and subscribers can tell from the versions what they missed.
-func (r *Runtime[E, S, D]) publish(channel string, u Update[S, D]) {
-	defer func() {
-		// A raw bus subscriber's OnDrop callback runs inside Publish; its
-		// panic must not escape into the commit path, which holds a lock.
-		if v := recover(); v != nil {
-			r.cfg.logger.Error("projection: publishing an update panicked; snapshot persisted",
-				"projection", r.name, "key", u.Key, "version", u.Version, "panic", v)
-		}
-	}()
-	_, err := pubsub.Publish(context.Background(), r.bus, channel, u)
-	switch {
-	case err == nil:
-		r.stats.published.Add(1)
-	case errors.Is(err, pubsub.ErrClosed):
-		// The bus is shut down: nobody is listening any more.
-	default:
-		r.cfg.logger.Warn("projection: publishing an update failed; snapshot persisted",
-			"projection", r.name, "key", u.Key, "version", u.Version, "err", err)
+// fillStates gives the updates of p, folded before anyone subscribed, their
+// states when a subscriber arrived before the commit, so that it gets the
+// deltas that follow its initial state. Only the state after the last event
+// is at hand, so that works for a part of one event; it reports whether it
+// did.
+func (r *Runtime[E, S, D]) fillStates(p *commitPart[S, D], listened bool) bool {
+	if !listened || len(p.updates) != 1 {
+		return false
 	}
+	st, err := r.codec.clone(p.rec.state, p.rec.bytes)
+	if err != nil {
+		return false
+	}
+	p.updates[0].State = st
+	return true
+}
+
+// listened reports whether anyone subscribes to channel now.
+func (r *Runtime[E, S, D]) listened(channel string) bool {
+	return r.pub != nil && pubsub.HasSubscribers(r.bus, channel)
+}
+
+// conflictOn reports whether err is a version conflict on key, or one whose
+// key is unknown.
+func conflictOn(err error, key string) bool {
+	var ce *store.ConflictError
+	if errors.As(err, &ce) {
+		return ce.Key == key
+	}
+	return errors.Is(err, store.ErrConflict)
+}
+
+// publishFailed logs a delivery the bus refused. The commit stands;
+// subscribers can tell from the versions what they missed.
+func (r *Runtime[E, S, D]) publishFailed(u Update[S, D], err error) {
+	r.cfg.logger.Warn("projection: publishing an update failed; snapshot persisted",
+		"projection", r.name, "key", u.Key, "version", u.Version, "err", err)
 }
 
 // failed counts a call that returned err and logs what a caller alone

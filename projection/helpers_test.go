@@ -3,6 +3,7 @@ package projection_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -112,7 +113,8 @@ func next[S, D any](t testing.TB, sub *projection.Subscription[S, D]) projection
 
 // faultStore wraps a store and makes chosen commits fail: an armed Submit's
 // writes get an impossible Expect, so the real store refuses them in commit
-// order and nothing of them reaches the disk. hold makes the next commit's
+// order and nothing of them reaches the disk, and the failure is reported as
+// store.ErrCommit. hold makes the next commit's
 // callback wait for release, so that later submissions queue behind it.
 type faultStore struct {
 	store.Store
@@ -150,7 +152,7 @@ func (f *faultStore) Submit(ctx context.Context, writes []store.Write, done func
 		ws := make([]store.Write, len(writes))
 		copy(ws, writes)
 		for i := range ws {
-			ws[i].Expect = 1 << 62
+			ws[i].Expect, ws[i].Force = 1<<62, false
 		}
 		writes = ws
 	}
@@ -161,7 +163,9 @@ func (f *faultStore) Submit(ctx context.Context, writes []store.Write, done func
 	if fail {
 		inner = func(err error) {
 			if err != nil && errors.Is(err, store.ErrConflict) {
-				err = errors.Join(errInjected, err)
+				// The impossible Expect kept the writes out; report what
+				// is simulated, a commit that failed as a whole.
+				err = fmt.Errorf("%w: %w", store.ErrCommit, errInjected)
 			}
 			done(err)
 		}

@@ -72,15 +72,14 @@ func (r *Runtime[E, S, D]) rebuildAndSubmit(ctx context.Context, key string, eve
 		return nil, err
 	}
 
-	e, lin, force, err := r.pinForRebuild(ctx, key)
+	e, lin, err := r.pinForRebuild(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	defer r.unpin(e)
-	base, gen := lin.base.version, lin.gen
 
 	c := r.getReq()
-	p := c.addPart(e, gen)
+	p := c.addPart(e, lin.gen, lin.base)
 	u := Update[S, D]{Key: key, Kind: KindDeleted}
 	if n > 0 {
 		b, err := r.codec.encode(&state)
@@ -88,7 +87,7 @@ func (r *Runtime[E, S, D]) rebuildAndSubmit(ctx context.Context, key string, eve
 			r.putReq(c)
 			return nil, err
 		}
-		p.rec = record[S]{present: true, state: state, bytes: b, version: n, position: position, updatedAt: r.now()}
+		p.rec = record[S]{present: true, state: state, bytes: b, version: n, stamp: newStamp(), position: position, updatedAt: r.now()}
 		if u.State, err = r.codec.clone(state, b); err != nil {
 			r.putReq(c)
 			return nil, err
@@ -96,8 +95,10 @@ func (r *Runtime[E, S, D]) rebuildAndSubmit(ctx context.Context, key string, eve
 		u.Kind, u.Version = KindRebuild, n
 	}
 	p.updates = append(p.updates, u)
-	w := r.write(key, base, p.rec)
-	w.Force = force
+	// A rebuild replaces whatever the store holds, also a record another
+	// writer changed meanwhile or a damaged one: no Expect to fail on.
+	w := r.write(key, p)
+	w.Force = true
 	c.writes = append(c.writes, w)
 	if err := r.submit(ctx, c); err != nil {
 		r.putReq(c)
@@ -108,18 +109,17 @@ func (r *Runtime[E, S, D]) rebuildAndSubmit(ctx context.Context, key string, eve
 
 // pinForRebuild is pin, except that a damaged snapshot is not an error: a
 // rebuild is how it gets repaired. Then the entry is a private one, outside
-// the cache, and force says the write must replace the damaged record
-// without checking its version. The caller holds key's lock.
-func (r *Runtime[E, S, D]) pinForRebuild(ctx context.Context, key string) (e *entry[S, D], lin lineage[S], force bool, err error) {
-	e, lin, err = r.pin(ctx, key)
+// the cache. The caller holds key's lock.
+func (r *Runtime[E, S, D]) pinForRebuild(ctx context.Context, key string) (*entry[S, D], lineage[S], error) {
+	e, lin, err := r.pin(ctx, key)
 	if !errors.Is(err, ErrCorrupt) {
-		return e, lin, false, err
+		return e, lin, err
 	}
 	r.cfg.logger.Warn("projection: rebuilding over a damaged snapshot", "projection", r.name, "key", key, "err", err)
 	e = r.newEntry(key, record[S]{})
 	e.sh = r.cache.shardOf(key)
 	e.pins = 1
-	return e, e.lineageLocked(), true, nil
+	return e, e.lineageLocked(), nil
 }
 
 // foldHistory folds events, all of key, from the zero state and returns the

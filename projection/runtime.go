@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -40,8 +41,14 @@ type Runtime[E, S, D any] struct {
 	subs          subscriptions
 	stats         counters
 
-	// seq numbers published updates in commit order across all keys.
-	seq atomic.Uint64
+	// id tells this runtime's envelopes from those of another runtime of the
+	// same projection sharing the bus.
+	id uint64
+	// pub delivers committed updates to the bus; nil without a bus.
+	pub *publisher[S, D]
+	// watched is set by the first subscription: from then on folds build
+	// updates for subscribers and the history.
+	watched atomic.Bool
 }
 
 // New returns a Runtime for p that persists into store and, if bus is not
@@ -77,11 +84,15 @@ func New[E, S, D any](st store.Store, bus *pubsub.Bus, p Projection[E, S, D], op
 		channelPrefix: "projection." + name + ".",
 		broadcastName: defaultBroadcastName,
 		gate:          newGate(),
+		id:            rand.Uint64(),
 		subs:          subscriptions{set: make(map[ender]struct{})},
 	}
 	if et := reflect.TypeFor[E](); !cfg.noPos {
 		// An interface E may hold events that implement Positioned.
 		r.positions = et.Kind() == reflect.Interface || et.Implements(reflect.TypeFor[Positioned]())
+	}
+	if bus != nil {
+		r.pub = newPublisher(bus, &r.stats.published, r.publishFailed)
 	}
 	if bn, ok := p.(BroadcastNamer); ok && bn.BroadcastEventName() != "" {
 		r.broadcastName = bn.BroadcastEventName()
@@ -157,11 +168,12 @@ func (r *Runtime[E, S, D]) readCommitted(ctx context.Context, key string) (snap 
 	sh := r.cache.shardOf(key)
 	for {
 		sh.mu.Lock()
-		if e := sh.m[key]; e != nil {
+		cached := sh.m[key]
+		if cached != nil && !cached.stale {
 			sh.hits++
-			sh.touchLocked(e)
-			snap, ok, err = r.snapshotLocked(e)
-			seq = r.seq.Load()
+			sh.touchLocked(cached)
+			snap, ok, err = r.snapshotOf(key, &cached.committed)
+			seq = r.seqNow()
 			sh.mu.Unlock()
 			return snap, ok, seq, err
 		}
@@ -176,32 +188,64 @@ func (r *Runtime[E, S, D]) readCommitted(ctx context.Context, key string) (snap 
 
 		sh.mu.Lock()
 		e := sh.m[key]
-		if e == nil && sh.evictions != evictions {
+		switch {
+		case cached != nil && (e != cached || !e.stale):
+			// Reloaded or replaced meanwhile: read it again.
+			sh.mu.Unlock()
+			continue
+		case cached != nil:
+			// Stale, and not reloaded yet: no commit of this runtime on the
+			// key can succeed before the reload, so the store's record is
+			// the newest and every update queued so far is older.
+			snap, ok, err = r.snapshotOf(key, &loaded)
+		case e == nil && sh.evictions != evictions:
 			// The key may have been loaded, changed and evicted meanwhile,
 			// so what we loaded may be older than what was published.
 			sh.mu.Unlock()
 			continue
-		}
-		if e == nil {
+		case e == nil:
 			e = r.newEntry(key, loaded)
 			sh.insertLocked(e)
+			fallthrough
+		default:
+			snap, ok, err = r.snapshotOf(key, &e.committed)
 		}
-		snap, ok, err = r.snapshotLocked(e)
-		seq = r.seq.Load()
+		seq = r.seqNow()
 		sh.mu.Unlock()
 		return snap, ok, seq, err
 	}
 }
 
-// snapshotLocked returns a caller-owned copy of e's committed snapshot.
-func (r *Runtime[E, S, D]) snapshotLocked(e *entry[S, D]) (Snapshot[S], bool, error) {
-	c := &e.committed
+// seqNow returns the seq of the last update queued for subscribers. Read
+// under a key's shard lock, it says which updates of the key the state read
+// there includes.
+func (r *Runtime[E, S, D]) seqNow() uint64 {
+	if r.pub == nil {
+		return 0
+	}
+	return r.pub.seq.Load()
+}
+
+// origin returns the id carried by the runtime's envelopes.
+func (r *Runtime[E, S, D]) origin() uint64 { return r.id }
+
+// delivered returns the seq up to which every update has reached the bus.
+func (r *Runtime[E, S, D]) delivered() uint64 {
+	if r.pub == nil {
+		return 0
+	}
+	return r.pub.published.Load()
+}
+
+// snapshotOf returns a caller-owned copy of c, key's committed record. The
+// caller holds the key's shard lock when c belongs to a cache entry.
+func (r *Runtime[E, S, D]) snapshotOf(key string, c *record[S]) (Snapshot[S], bool, error) {
 	if !c.present {
 		return Snapshot[S]{}, false, nil
 	}
 	s, err := r.codec.clone(c.state, c.bytes)
 	if err != nil {
-		return Snapshot[S]{}, false, r.corrupt(e.key, err)
+		return Snapshot[S]{}, false, r.corrupt(key, err)
 	}
 	return Snapshot[S]{State: s, Version: c.version, UpdatedAt: c.updatedAt}, true, nil
 }
@@ -224,6 +268,7 @@ func (r *Runtime[E, S, D]) load(ctx context.Context, key string) (record[S], err
 		state:     s,
 		bytes:     rec.State,
 		version:   rec.Version,
+		stamp:     rec.Stamp,
 		position:  rec.Position,
 		updatedAt: rec.UpdatedAt,
 	}, nil

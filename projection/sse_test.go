@@ -101,6 +101,10 @@ func TestRuntime_SSEHandler_StreamsKey(t *testing.T) {
 func TestRuntime_SSEHandler_LastEventIDResumes(t *testing.T) {
 	rt := newCounter(t, newEnv(t))
 	ctx := ctxT(t)
+	// The client was connected before: the runtime has had a subscriber.
+	earlier, err := rt.Subscribe(ctx, "k")
+	require.NoError(t, err)
+	earlier.Close()
 	for range 5 {
 		_, err := rt.Apply(ctx, counterEvent{Key: "k", Delta: 1})
 		require.NoError(t, err)

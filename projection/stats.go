@@ -14,6 +14,10 @@ type Stats struct {
 	Rebuilds   uint64 // Rebuild calls committed (deletions included)
 	Duplicates uint64 // Positioned events skipped as already folded
 	Failures   uint64 // Apply, ApplyBatch and Rebuild calls that returned an error
+	// Retries counts folds done again because their commit met a version
+	// the runtime did not expect: another writer changed the key, or an
+	// apply they were folded on failed.
+	Retries uint64
 
 	CacheHits   uint64 // Apply, Read and resync lookups served from the cache
 	CacheMisses uint64 // lookups that loaded the snapshot from the store
@@ -30,8 +34,8 @@ type Stats struct {
 // are counted per shard under the shard lock instead, to keep a hot read path
 // off shared cache lines.
 type counters struct {
-	applies, batches, rebuilds, duplicates, failures atomic.Uint64
-	published, dropped, resyncs                      atomic.Uint64
+	applies, batches, rebuilds, duplicates, failures, retries atomic.Uint64
+	published, dropped, resyncs                               atomic.Uint64
 }
 
 // Stats returns the runtime's counters. It is safe to call at any time,
@@ -43,6 +47,7 @@ func (r *Runtime[E, S, D]) Stats() Stats {
 		Rebuilds:   r.stats.rebuilds.Load(),
 		Duplicates: r.stats.duplicates.Load(),
 		Failures:   r.stats.failures.Load(),
+		Retries:    r.stats.retries.Load(),
 		Published:  r.stats.published.Load(),
 		Dropped:    r.stats.dropped.Load(),
 		Resyncs:    r.stats.resyncs.Load(),

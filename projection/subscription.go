@@ -2,7 +2,9 @@ package projection
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/livefold/livefold/pubsub"
@@ -20,7 +22,7 @@ import (
 // follows it.
 type Subscription[S, D any] struct {
 	out  chan Update[S, D]
-	bus  *pubsub.Subscription[Update[S, D]]
+	bus  *pubsub.Subscription[envelope[S, D]]
 	stop chan struct{}
 	once sync.Once
 	done chan struct{} // closed when the goroutine has ended and out is closed
@@ -31,12 +33,13 @@ type Subscription[S, D any] struct {
 	lagged   map[string]struct{}
 	lagWake  chan struct{} // capacity 1: wakes the goroutine to resync
 
-	// resync reads a key's committed snapshot as a KindResync (or
-	// KindDeleted) update with the seq it was current at.
-	resync func(ctx context.Context, key string) (Update[S, D], uint64, error)
+	// rt is the runtime's side of the subscription: resyncs, and what it
+	// learns of other runtimes' commits.
+	rt subscriber[S, D]
 
-	owner *subscriptions // the runtime's set, left when the goroutine ends
-	stats *counters      // the runtime's, for drops and resyncs
+	owner  *subscriptions // the runtime's set, left when the goroutine ends
+	logger *slog.Logger   // the runtime's
+	stats  *counters      // the runtime's, for drops and resyncs
 
 	// reasonMu guards reason, why the subscription ended: the first one
 	// given wins, and the goroutine fills in the bus's reason when it ends
@@ -148,14 +151,16 @@ func (r *Runtime[E, S, D]) subscribe(ctx context.Context, key string, opts []Sub
 		done:    make(chan struct{}),
 		lagged:  make(map[string]struct{}),
 		lagWake: make(chan struct{}, 1),
-		resync:  r.resyncUpdate,
+		rt:      r,
+		logger:  r.cfg.logger.With("projection", r.name),
 		owner:   &r.subs,
 		stats:   &r.stats, // before the bus subscription, whose drops count here
 	}
-	bs, err := pubsub.Subscribe[Update[S, D]](ctx, r.bus, pattern,
+	r.watched.Store(true) // before the state is read: later folds build updates
+	bs, err := pubsub.Subscribe[envelope[S, D]](ctx, r.bus, pattern,
 		pubsub.WithBuffer(cfg.buffer),
 		pubsub.WithPolicy(pubsub.DropOldest),
-		pubsub.OnDrop(func(_ string, u Update[S, D]) { s.markLagged(u.Key) }))
+		pubsub.OnDrop(func(_ string, env envelope[S, D]) { s.markLagged(env.u.Key) }))
 	if err != nil {
 		return nil, fmt.Errorf("projection %q: %w", r.name, err)
 	}
@@ -203,7 +208,7 @@ func (r *Runtime[E, S, D]) catchUp(ctx context.Context, key string, cfg subConfi
 		sh.mu.Lock()
 		if e := sh.m[key]; e != nil {
 			if replay, ok := e.replayLocked(cfg.since); ok {
-				seq := r.seq.Load()
+				seq := r.seqNow()
 				sh.mu.Unlock()
 				return replay, seq, nil
 			}
@@ -260,17 +265,34 @@ func (s *Subscription[S, D]) takeLagged() []string {
 	return keys
 }
 
+// subscriber is what a subscription needs of its runtime.
+type subscriber[S, D any] interface {
+	// resyncUpdate reads key's committed snapshot as a KindResync (or
+	// KindDeleted) update with the seq it was current at.
+	resyncUpdate(ctx context.Context, key string) (Update[S, D], uint64, error)
+	// forget drops key's cached state after another runtime committed to it.
+	forget(key string)
+	// origin is the runtime's id, as carried by its envelopes.
+	origin() uint64
+	// delivered is the seq up to which every envelope reached the bus.
+	delivered() uint64
+}
+
 // run is the subscription's goroutine: it sends the first updates, then
 // forwards live updates, replacing lost ones with resyncs. skip holds, per
 // key, the seq of the last resync sent: updates at or below it are older
-// than the state the subscriber has.
+// than the state the subscriber has; skipMax is the largest of them.
 func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []Update[S, D], skip map[string]uint64) {
 	defer close(s.done)
 	defer close(s.out)
 	defer s.owner.remove(s)
 	defer func() { s.endedBecause(s.bus.Err()) }()
+	var skipMax uint64
+	for _, v := range skip {
+		skipMax = max(skipMax, v)
+	}
 	for _, key := range initial {
-		if !s.resyncKey(ctx, key, skip) {
+		if !s.resyncKey(ctx, key, skip, &skipMax, true) {
 			return
 		}
 	}
@@ -280,12 +302,13 @@ func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []
 		}
 	}
 	in := s.bus.C()
+	self := s.rt.origin()
 	for {
-		if !s.resyncLagged(ctx, skip) {
+		if !s.resyncLagged(ctx, skip, &skipMax) {
 			return
 		}
 		select {
-		case u, ok := <-in:
+		case env, ok := <-in:
 			if !ok {
 				return
 			}
@@ -293,23 +316,37 @@ func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []
 				// A key lost an update while this one waited: resync first,
 				// so that no newer delta of it goes out before its resync.
 				<-s.lagWake
-				if !s.resyncLagged(ctx, skip) {
+				if !s.resyncLagged(ctx, skip, &skipMax) {
 					return
 				}
 			}
-			if last, ok := skip[u.Key]; ok {
-				if u.seq <= last {
-					continue
+			key := env.u.Key
+			if env.origin != self {
+				// Another runtime committed to the key: its seq means
+				// nothing here, and this runtime's cache is out of date.
+				s.rt.forget(key)
+				if !s.resyncKey(ctx, key, skip, &skipMax, false) {
+					return
 				}
-				delete(skip, u.Key) // later updates of the key are newer still
+				continue
 			}
-			if !s.send(u) {
+			if last, ok := skip[key]; ok {
+				if env.seq <= last {
+					continue // the state sent last already includes it
+				}
+				delete(skip, key) // later updates of the key are newer still
+			}
+			if env.stale {
+				if !s.resyncKey(ctx, key, skip, &skipMax, false) {
+					return
+				}
+			} else if !s.send(env.u) {
 				return
 			}
-			if len(in) == 0 {
-				// Every update older than a resync was published before
-				// the resync read the state, so it was in the buffer then:
-				// with the buffer empty, none is left to skip.
+			if len(in) == 0 && s.rt.delivered() >= skipMax {
+				// Every envelope up to the newest resync has reached the
+				// bus, and so this buffer or the lagged set, and the
+				// buffer is empty: none is left to skip.
 				clear(skip)
 			}
 		case <-s.lagWake:
@@ -321,20 +358,27 @@ func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []
 
 // resyncLagged resyncs every key that lost an update. It returns false when
 // the subscription ended.
-func (s *Subscription[S, D]) resyncLagged(ctx context.Context, skip map[string]uint64) bool {
+func (s *Subscription[S, D]) resyncLagged(ctx context.Context, skip map[string]uint64, skipMax *uint64) bool {
 	for _, key := range s.takeLagged() {
-		if !s.resyncKey(ctx, key, skip) {
+		if !s.resyncKey(ctx, key, skip, skipMax, false) {
 			return false
 		}
 		s.stats.resyncs.Add(1)
+		s.logger.Debug("projection: subscriber fell behind; resynced the key", "key", key)
 	}
 	return true
 }
 
 // resyncKey sends key's current state and marks the updates older than it
-// to be skipped. It returns false when the subscription ended.
-func (s *Subscription[S, D]) resyncKey(ctx context.Context, key string, skip map[string]uint64) bool {
-	u, seq, err := s.resync(ctx, key)
+// to be skipped. A damaged snapshot ends the subscription, unless
+// skipDamaged (the initial states of every key), where the key is logged and
+// left out. It returns false when the subscription ended.
+func (s *Subscription[S, D]) resyncKey(ctx context.Context, key string, skip map[string]uint64, skipMax *uint64, skipDamaged bool) bool {
+	u, seq, err := s.rt.resyncUpdate(ctx, key)
+	if err != nil && skipDamaged && errors.Is(err, ErrCorrupt) {
+		s.logger.Warn("projection: initial state skips a damaged snapshot", "key", key, "err", err)
+		return true
+	}
 	if err != nil {
 		if s.bus.Err() == nil {
 			s.endedBecause(fmt.Errorf("projection: resync of key %q: %w", key, err))
@@ -346,6 +390,7 @@ func (s *Subscription[S, D]) resyncKey(ctx context.Context, key string, skip map
 		return false
 	}
 	skip[key] = seq
+	*skipMax = max(*skipMax, seq)
 	return true
 }
 

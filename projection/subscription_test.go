@@ -238,10 +238,14 @@ func TestRuntime_Subscribe_InitialStateOfAbsentKey(t *testing.T) {
 
 // Ensure that WithSince replays the missed updates when the history holds
 // them all, and sends one resync otherwise; either way the subscriber then
-// continues live.
+// continues live. The history is kept once the runtime has had a
+// subscriber, as a client that resumes had been one.
 func TestRuntime_Subscribe_Since(t *testing.T) {
 	rt := newCounter(t, newEnv(t), projection.WithHistory(4))
 	ctx := ctxT(t)
+	earlier, err := rt.Subscribe(ctx, "default-key")
+	require.NoError(t, err)
+	earlier.Close()
 	for range 10 {
 		_, err := rt.Apply(ctx, counterEvent{Delta: 1})
 		require.NoError(t, err)
@@ -409,4 +413,22 @@ func TestRuntime_Subscribe_SinceAfterRebuildToSameVersion(t *testing.T) {
 	require.Equal(t, projection.KindResync, u.Kind)
 	require.Equal(t, uint64(5), u.Version)
 	require.Equal(t, int64(500), u.State.Total)
+}
+
+// Ensure that a runtime that never had a subscriber keeps no history, and a
+// resume by version then gets one resync with the current state.
+func TestRuntime_Subscribe_SinceWithoutEarlierSubscriber(t *testing.T) {
+	rt := newCounter(t, newEnv(t))
+	ctx := ctxT(t)
+	for range 5 {
+		_, err := rt.Apply(ctx, counterEvent{Delta: 1})
+		require.NoError(t, err)
+	}
+	sub, err := rt.Subscribe(ctx, "default-key", projection.WithSince(3))
+	require.NoError(t, err)
+	defer sub.Close()
+	u := next(t, sub)
+	require.Equal(t, projection.KindResync, u.Kind)
+	require.Equal(t, uint64(5), u.Version)
+	require.Equal(t, int64(5), u.State.Total)
 }
