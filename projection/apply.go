@@ -19,8 +19,11 @@ import (
 // Applies on one key fold one at a time in the order they take the key's
 // lock, each on the state the previous one left, committed or not; applies on
 // different keys run in parallel, and all share group commits. If the commit
-// of this event or of one it was folded on fails, Apply fails and the key is
-// as it was before.
+// of this event fails, Apply fails and the key is as it was before. If the
+// commit finds that the key changed under it (another writer of the store,
+// or an apply it was folded on failed), the runtime reloads the key and
+// folds the event again on the state the store holds, up to a bounded number
+// of times.
 //
 // ctx bounds the wait for the key's lock and for room in the store's queue.
 // Once the event is queued Apply waits for the commit's outcome even if ctx
@@ -32,8 +35,8 @@ import (
 // Errors, with nothing changed: ErrInvalidKey, ErrApplyPanic (Key or Apply
 // panicked), ErrEncode, ErrCorrupt (the stored snapshot cannot be read),
 // ErrDuplicate, ErrGap, ErrClosed, ctx errors, commit failures from the store
-// (store.ErrCommit), and ErrAborted when an apply this one was folded on
-// failed to commit.
+// (store.ErrCommit), and ErrAborted when the key kept changing under every
+// attempt.
 func (r *Runtime[E, S, D]) Apply(ctx context.Context, event E) (uint64, error) {
 	if err := r.enter(); err != nil {
 		return 0, err

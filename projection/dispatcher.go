@@ -7,9 +7,8 @@ import (
 	"sync"
 )
 
-// Dispatcher routes events to the runtimes registered for their type: the
-// counterpart of the Rust original's global event dispatcher, without a
-// global. The zero value is not usable; create one with NewDispatcher. It is
+// Dispatcher routes events to the runtimes registered for their type, one
+// per application rather than a process-wide global. The zero value is not usable; create one with NewDispatcher. It is
 // safe for concurrent use, and handlers may register or unregister from
 // inside a dispatch.
 type Dispatcher struct {

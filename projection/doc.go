@@ -1,6 +1,7 @@
 // Package projection keeps live read models: it folds every event into a
-// per-key snapshot, persists the snapshot durably through a [Store] (usually a
-// *boltstore.Store) and publishes what changed on a *pubsub.Bus.
+// per-key snapshot, persists the snapshot durably through a store.Store (a
+// *boltstore.Store, or any implementation of the contract in package store)
+// and publishes what changed on a *pubsub.Bus.
 //
 // # Basics
 //
@@ -19,13 +20,24 @@
 // at a time, in the order they get the key's lock, on the latest state,
 // committed or not, so a hot key is not limited to one commit per event; each
 // caller still returns only after its own event is durable. If a commit
-// fails, every apply that folded on top of it fails too and the key returns
-// to its last committed state, in memory, on disk and for subscribers.
+// fails, the key returns to its last committed state, in memory, on disk and
+// for subscribers, and the applies that folded on top of it are folded again
+// on that state.
 //
 // Read takes no key lock, so it never waits for a fold or a commit, and never
 // sees a torn state: it returns the snapshot of some committed version. (It
-// takes the mutex of the key's cache shard for a moment, as commits do when
-// they publish.)
+// takes the mutex of the key's cache shard for a moment, as commits do.)
+//
+// # Several writers
+//
+// A runtime need not be the only writer of its projection: every write names
+// the version and stamp of the record it replaces, and the store refuses it
+// if the key changed meanwhile. The runtime then reloads the key from the
+// store and folds the event again, so concurrent writers through one store
+// (two runtimes, or two processes on a shared database) lose no event and
+// apply none twice. A runtime learns of another's commits when it next folds
+// the key, and, when the runtimes share a bus, at once: its subscriptions
+// resync the key from the store.
 //
 // # Ownership
 //
@@ -43,11 +55,23 @@
 // # Live updates
 //
 // Updates are published on the channel [Runtime.Channel] of their key only
-// after their commit succeeded, in version order per key. A subscriber that
-// stops reading never blocks an Apply: its buffer is bounded, and once it
-// reads again it receives a [KindResync] update carrying the full current
-// state, after which deltas continue. Every update carries its key's version,
-// so a client can check for gaps on its own.
+// after their commit succeeded, in version order per key. The store's
+// goroutine only records a commit and queues its updates; a goroutine of the
+// runtime, running while there is something to deliver, hands them to the
+// bus, so no subscriber ever runs on, or slows, the commit path. Updates
+// travel in a type of the runtime's own, so only its subscriptions (Subscribe,
+// SubscribeAll, SSEHandler) receive them: a raw pubsub subscriber of the
+// channel receives nothing.
+//
+// A subscriber that stops reading never blocks an Apply: its buffer is
+// bounded, and once it reads again it receives a [KindResync] update carrying
+// the full current state, after which deltas continue. Every update carries
+// its key's version, so a client can check for gaps on its own.
+//
+// Until its first subscription a runtime makes no copies of states for
+// subscribers and keeps no history for [WithSince]: an apply then encodes its
+// state once. From the first subscription on, every update carries a state of
+// its own.
 //
 // # Redelivered events
 //

@@ -21,12 +21,13 @@ var (
 	// ErrApplyPanic: the projection's Apply or Key panicked. The panic was
 	// recovered; state and version are unchanged. See [PanicError].
 	ErrApplyPanic = errors.New("projection: projection code panicked")
-	// ErrAborted: the apply was folded on an earlier apply of the same key
-	// whose commit failed, so it failed too and changed nothing. Retrying
-	// it folds it on the committed state.
-	ErrAborted = errors.New("projection: aborted after an earlier apply of the key failed to commit")
-	// ErrClosed: the store is closed.
-	ErrClosed = errors.New("projection: store closed")
+	// ErrAborted: the apply's commit kept finding a version it did not
+	// expect (another writer kept changing the key) and the runtime gave up
+	// after folding it again a bounded number of times; nothing changed.
+	// Retrying later is safe.
+	ErrAborted = errors.New("projection: aborted after repeated version conflicts")
+	// ErrClosed: the runtime was closed (Close), or its store is closed.
+	ErrClosed = errors.New("projection: closed")
 	// ErrCorrupt: a stored snapshot is damaged or cannot be decoded into S.
 	ErrCorrupt = errors.New("projection: corrupt snapshot")
 	// ErrEncode: a state could not be encoded with msgpack; nothing changed.
@@ -44,9 +45,9 @@ var (
 	// ErrGap: a Positioned event skipped positions of its key's stream; see
 	// GapError.
 	ErrGap = errors.New("projection: gap in stream positions")
-	// ErrUnsupported: the store cannot do what was asked: Verify and
-	// SubscribeAll with WithInitialState need a store with a Scan method,
-	// such as *boltstore.Store.
+	// ErrUnsupported: the store said it cannot do what was asked
+	// (store.ErrUnsupported), such as walking a bucket for Verify or for
+	// SubscribeAll with WithInitialState.
 	ErrUnsupported = errors.New("projection: not supported by the store")
 )
 

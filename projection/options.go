@@ -72,9 +72,10 @@ func WithHistory(n int) Option {
 	}
 }
 
-// WithLogger sets the logger for faults the runtime handles on its own, such
-// as a failed commit seen by a waiting caller or a subscription that had to
-// resync. Default: nothing is logged.
+// WithLogger sets the logger for faults the runtime handles on its own:
+// failed commits, damaged snapshots and panicking projection code at Warn or
+// Error level, and, at Debug level, each key resynced for a subscription that
+// fell behind. Default: nothing is logged.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {

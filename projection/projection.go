@@ -33,5 +33,6 @@ type Cloner[S any] interface {
 	Clone() S
 }
 
-// defaultBroadcastName is the seed's default event name for delta frames.
+// defaultBroadcastName is the event name of delta frames unless the
+// projection names its own (see BroadcastNamer).
 const defaultBroadcastName = "delta"

@@ -293,9 +293,9 @@ func (r *Runtime[E, S, D]) storeErr(key string, err error) error {
 	case errors.Is(err, store.ErrUnsupported):
 		return fmt.Errorf("%w: %s: %w", ErrUnsupported, where, err)
 	case errors.Is(err, store.ErrConflict):
-		// The runtime always expects the version its fold built on, so a
-		// conflict means that version's commit failed.
-		return fmt.Errorf("%w: %s: %w", ErrAborted, where, err)
+		// Conflicts are folded again (see retry); one that reaches here
+		// was the last attempt.
+		return fmt.Errorf("%w: %s: after %d attempts: %w", ErrAborted, where, maxAttempts, err)
 	default:
 		return fmt.Errorf("%s: %w", where, err)
 	}

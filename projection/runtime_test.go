@@ -265,7 +265,17 @@ func TestRuntime_Read_ReturnsPrivateCopies(t *testing.T) {
 	require.Equal(t, []string{"ta", "ta"}, after.State.Order)
 }
 
-// Ensure that a projection name that cannot name a channel is refused.
+// Ensure that New refuses the store a failed boltstore.Open returns, a nil
+// *boltstore.Store inside a non-nil interface, instead of panicking later.
+func TestNew_TypedNilStore(t *testing.T) {
+	st, err := boltstore.Open(t.TempDir()) // a directory: Open fails
+	require.Error(t, err)
+	_, err = projection.New(st, nil, counter{})
+	require.ErrorIs(t, err, projection.ErrNilArgument)
+}
+
+// Ensure that a projection name that cannot name a channel, or that is
+// longer than a store accepts, is refused.
 func TestNew_InvalidName(t *testing.T) {
 	e := newEnv(t)
 	for _, name := range []string{"", "a..b", "has space", "star.*", ".lead", "trail."} {
@@ -277,7 +287,11 @@ func TestNew_InvalidName(t *testing.T) {
 		}
 		require.ErrorIs(t, err, projection.ErrInvalidName, "name %q", name)
 	}
-	_, err := projection.New(nil, e.bus, counter{})
+	_, err := projection.New(e.store, e.bus, counter{name: strings.Repeat("n", store.MaxNameLen+1)})
+	require.ErrorIs(t, err, projection.ErrInvalidName, "a name longer than every store accepts")
+	_, err = projection.New(e.store, e.bus, counter{name: strings.Repeat("n", store.MaxNameLen)})
+	require.NoError(t, err)
+	_, err = projection.New(nil, e.bus, counter{})
 	require.ErrorIs(t, err, projection.ErrNilArgument)
 	_, err = projection.New(e.store, e.bus, counter{}, projection.WithCacheSize(0))
 	require.ErrorIs(t, err, projection.ErrInvalidOption)

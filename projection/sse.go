@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// Frame is the JSON body of one Server-Sent Event written by the handler of
-// SSEHandler: the Rust original's frame plus the version.
-type Frame struct {
+// SSEFrame is the JSON body of one Server-Sent Event written by the handler
+// of SSEHandler: what changed, on which channel, and the key's version.
+type SSEFrame struct {
 	Type    string          `json:"type"`    // always "event"
 	Event   string          `json:"event"`   // the broadcast name for deltas; "rebuild", "resync" or "deleted"
 	Channel string          `json:"channel"` // the key's channel, "projection.{name}.{key}"
@@ -48,7 +48,7 @@ func WithSSEBuffer(n int) SSEOption {
 }
 
 // SSEHandler returns an http.Handler that streams updates as Server-Sent
-// Events. Each event's data is a JSON [Frame] and its id the version, so a
+// Events. Each event's data is a JSON [SSEFrame] and its id the version, so a
 // browser's EventSource that reconnects with Last-Event-ID resumes through
 // WithSince; a first connection to one key starts with the current state
 // (WithInitialState). A query parameter "since" resumes explicitly. A stream
@@ -179,7 +179,7 @@ func sseSince(req *http.Request) (uint64, bool, error) {
 
 // appendSSE appends u as one SSE event to dst.
 func (r *Runtime[E, S, D]) appendSSE(dst []byte, u Update[S, D]) ([]byte, error) {
-	f := Frame{Type: "event", Channel: r.Channel(u.Key), Version: u.Version}
+	f := SSEFrame{Type: "event", Channel: r.Channel(u.Key), Version: u.Version}
 	var data any
 	switch u.Kind {
 	case KindDelta:

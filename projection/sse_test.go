@@ -16,7 +16,7 @@ import (
 
 type sseEvent struct {
 	id    string
-	frame projection.Frame
+	frame projection.SSEFrame
 }
 
 // sseClient reads events from an SSE response body.

@@ -9,8 +9,7 @@ import (
 	"github.com/livefold/livefold/projection"
 )
 
-// DefaultTimeout bounds every wait of this package that is not given a
-// deadline of its own.
+// DefaultTimeout bounds every wait of this package.
 const DefaultTimeout = 10 * time.Second
 
 // Collector records every update of a subscription, in order. Create it

@@ -5,6 +5,6 @@
 //
 // Every helper takes a testing.TB, fails the test on error, and registers its
 // cleanup with t.Cleanup, so a test needs no defer. Waits fail the test after
-// a timeout (DefaultTimeout unless given) instead of hanging. Nothing here
+// DefaultTimeout instead of hanging. Nothing here
 // starts a goroutine that outlives the test.
 package projectiontest

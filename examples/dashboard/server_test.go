@@ -81,17 +81,17 @@ func openStream(t *testing.T, ctx context.Context, u string) *stream {
 }
 
 // next returns the next frame, skipping heartbeats.
-func (s *stream) next() projection.Frame {
+func (s *stream) next() projection.SSEFrame {
 	s.t.Helper()
 	for s.sc.Scan() {
 		if data, ok := strings.CutPrefix(s.sc.Text(), "data: "); ok {
-			var f projection.Frame
+			var f projection.SSEFrame
 			require.NoError(s.t, json.Unmarshal([]byte(data), &f))
 			return f
 		}
 	}
 	s.t.Fatalf("stream ended before a frame: %v", s.sc.Err())
-	return projection.Frame{}
+	return projection.SSEFrame{}
 }
 
 // Ensure that a posted movement is durable when the POST returns and reaches
