@@ -226,9 +226,6 @@ func (r *Runtime[E, S, D]) seqNow() uint64 {
 	return r.pub.seq.Load()
 }
 
-// origin returns the id carried by the runtime's envelopes.
-func (r *Runtime[E, S, D]) origin() uint64 { return r.id }
-
 // delivered returns the seq up to which every update has reached the bus.
 func (r *Runtime[E, S, D]) delivered() uint64 {
 	if r.pub == nil {

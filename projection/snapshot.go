@@ -23,9 +23,4 @@ type Update[S, D any] struct {
 	Version uint64
 	Delta   D
 	State   S
-
-	// seq orders updates of one runtime in commit order across all keys; a
-	// subscription uses it to drop updates older than a resync it sent.
-	// Versions cannot serve: a rebuild may lower a key's version.
-	seq uint64
 }

@@ -35,7 +35,7 @@ type Subscription[S, D any] struct {
 
 	// rt is the runtime's side of the subscription: resyncs, and what it
 	// learns of other runtimes' commits.
-	rt subscriber[S, D]
+	rt runtimeSide[S, D]
 
 	owner  *subscriptions // the runtime's set, left when the goroutine ends
 	logger *slog.Logger   // the runtime's
@@ -151,7 +151,7 @@ func (r *Runtime[E, S, D]) subscribe(ctx context.Context, key string, opts []Sub
 		done:    make(chan struct{}),
 		lagged:  make(map[string]struct{}),
 		lagWake: make(chan struct{}, 1),
-		rt:      r,
+		rt:      runtimeSide[S, D]{resync: r.resyncUpdate, forget: r.forget, delivered: r.delivered, origin: r.id},
 		logger:  r.cfg.logger.With("projection", r.name),
 		owner:   &r.subs,
 		stats:   &r.stats, // before the bus subscription, whose drops count here
@@ -265,17 +265,18 @@ func (s *Subscription[S, D]) takeLagged() []string {
 	return keys
 }
 
-// subscriber is what a subscription needs of its runtime.
-type subscriber[S, D any] interface {
-	// resyncUpdate reads key's committed snapshot as a KindResync (or
+// runtimeSide is what a subscription needs of its runtime.
+type runtimeSide[S, D any] struct {
+	// resync reads a key's committed snapshot as a KindResync (or
 	// KindDeleted) update with the seq it was current at.
-	resyncUpdate(ctx context.Context, key string) (Update[S, D], uint64, error)
-	// forget drops key's cached state after another runtime committed to it.
-	forget(key string)
-	// origin is the runtime's id, as carried by its envelopes.
-	origin() uint64
+	resync func(ctx context.Context, key string) (Update[S, D], uint64, error)
+	// forget drops a key's cached state after another runtime committed to
+	// it.
+	forget func(key string)
 	// delivered is the seq up to which every envelope reached the bus.
-	delivered() uint64
+	delivered func() uint64
+	// origin is the runtime's id, as carried by its envelopes.
+	origin uint64
 }
 
 // run is the subscription's goroutine: it sends the first updates, then
@@ -302,7 +303,7 @@ func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []
 		}
 	}
 	in := s.bus.C()
-	self := s.rt.origin()
+	self := s.rt.origin
 	for {
 		if !s.resyncLagged(ctx, skip, &skipMax) {
 			return
@@ -374,7 +375,7 @@ func (s *Subscription[S, D]) resyncLagged(ctx context.Context, skip map[string]u
 // skipDamaged (the initial states of every key), where the key is logged and
 // left out. It returns false when the subscription ended.
 func (s *Subscription[S, D]) resyncKey(ctx context.Context, key string, skip map[string]uint64, skipMax *uint64, skipDamaged bool) bool {
-	u, seq, err := s.rt.resyncUpdate(ctx, key)
+	u, seq, err := s.rt.resync(ctx, key)
 	if err != nil && skipDamaged && errors.Is(err, ErrCorrupt) {
 		s.logger.Warn("projection: initial state skips a damaged snapshot", "key", key, "err", err)
 		return true
