@@ -103,21 +103,26 @@
 // WithNoSync drops the fsync: a machine crash may lose or corrupt recent
 // commits. Use it for tests and throw-away stores.
 //
-// store.ErrCorrupt detects damaged record values (format byte, checksum). Damage to
+// store.ErrCorrupt reports damaged record values (format byte, checksum). Damage to
 // bbolt's own pages is bbolt's to detect; such a file may fail to open.
 //
-// # store.Record format
+// # Record format
 //
 // Each value is, little-endian:
 //
 //	offset  size  field
-//	0       1     format byte, currently 1
+//	0       1     format byte, currently 2
 //	1       8     Version (uint64, never 0)
-//	9       8     UpdatedAt as Unix nanoseconds (int64; 0 = zero time)
-//	17      8     Position (uint64)
-//	25      4     CRC-32C (Castagnoli) of bytes [0,25) followed by [29,end)
-//	29      n     state bytes
+//	9       8     Stamp (uint64)
+//	17      8     Lineage (uint64)
+//	25      8     UpdatedAt as Unix nanoseconds (int64; 0 = zero time)
+//	33      8     Position (uint64)
+//	41      4     CRC-32C (Castagnoli) of bytes [0,41) followed by [45,end)
+//	45      n     state bytes
 //
-// A value shorter than 29 bytes, with another format byte, a checksum
+// Format 1, written before records had a stamp and a lineage, lacks bytes
+// 9 to 24 (its CRC is at 25 and its state at 29); it is still read, with
+// stamp and lineage 0, and replaced by format 2 on the key's next write. A
+// value shorter than its header, with another format byte, a checksum
 // mismatch or version 0 is corrupt. A future format gets a new format byte.
 package boltstore

@@ -15,12 +15,13 @@ const (
 	formatV1     = 1
 	formatV2     = 2
 	headerLenV1  = 1 + 8 + 8 + 8 + 4     // format, version, updated, position, crc
-	headerLen    = 1 + 8 + 8 + 8 + 8 + 4 // format, version, stamp, updated, position, crc
+	headerLen    = 1 + 8 + 8 + 8 + 8 + 8 + 4 // format, version, stamp, lineage, updated, position, crc
 	offVersion   = 1
 	offStamp     = 9
-	offUpdatedAt = 17
-	offPosition  = 25
-	offCRC       = 33
+	offLineage   = 17
+	offUpdatedAt = 25
+	offPosition  = 33
+	offCRC       = 41
 )
 
 // castagnoli is read-only after package initialisation; crc32.MakeTable
@@ -39,6 +40,7 @@ func EncodeRecord(dst []byte, r store.Record) []byte {
 	dst = append(dst, formatV2)
 	dst = binary.LittleEndian.AppendUint64(dst, r.Version)
 	dst = binary.LittleEndian.AppendUint64(dst, r.Stamp)
+	dst = binary.LittleEndian.AppendUint64(dst, r.Lineage)
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(nanos))
 	dst = binary.LittleEndian.AppendUint64(dst, r.Position)
 	dst = append(dst, 0, 0, 0, 0)
@@ -60,13 +62,13 @@ func DecodeRecord(b []byte) (store.Record, error) {
 	if len(b) == 0 {
 		return store.Record{}, &store.CorruptError{Reason: fmt.Sprintf("record of 0 bytes is shorter than the %d-byte header", headerLen)}
 	}
-	// Field offsets of format 1: no stamp, so everything after the version
-	// sits 8 bytes earlier.
+	// Field offsets of format 1: no stamp and no lineage, so everything
+	// after the version sits 16 bytes earlier.
 	hl, shift := headerLen, 0
 	switch b[0] {
 	case formatV2:
 	case formatV1:
-		hl, shift = headerLenV1, 8
+		hl, shift = headerLenV1, 16
 	default:
 		return store.Record{}, &store.CorruptError{Reason: fmt.Sprintf("unknown record format byte %d (want %d)", b[0], formatV2)}
 	}
@@ -84,6 +86,7 @@ func DecodeRecord(b []byte) (store.Record, error) {
 	}
 	if shift == 0 {
 		r.Stamp = binary.LittleEndian.Uint64(b[offStamp:])
+		r.Lineage = binary.LittleEndian.Uint64(b[offLineage:])
 	}
 	if r.Version == 0 {
 		return store.Record{}, &store.CorruptError{Reason: "record has version 0"}

@@ -18,7 +18,7 @@ import (
 // time in UTC at nanosecond precision.
 func TestRecord_EncodeDecode_RoundTrip(t *testing.T) {
 	loc := time.FixedZone("X", 3600)
-	in := store.Record{Version: 7, Stamp: 0xfeed, UpdatedAt: time.Date(2024, 5, 6, 7, 8, 9, 123456789, loc), Position: 99, State: []byte("state")}
+	in := store.Record{Version: 7, Stamp: 0xfeed, Lineage: 0xbeef, UpdatedAt: time.Date(2024, 5, 6, 7, 8, 9, 123456789, loc), Position: 99, State: []byte("state")}
 	b := boltstore.EncodeRecord([]byte("prefix"), in)
 	if !bytes.HasPrefix(b, []byte("prefix")) {
 		t.Fatalf("EncodeRecord did not append to dst: %q", b)
@@ -27,7 +27,7 @@ func TestRecord_EncodeDecode_RoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DecodeRecord = %v", err)
 	}
-	if out.Version != 7 || out.Stamp != 0xfeed || out.Position != 99 || string(out.State) != "state" {
+	if out.Version != 7 || out.Stamp != 0xfeed || out.Lineage != 0xbeef || out.Position != 99 || string(out.State) != "state" {
 		t.Errorf("DecodeRecord = %+v; want %+v", out, in)
 	}
 	if !out.UpdatedAt.Equal(in.UpdatedAt) || out.UpdatedAt.Location() != time.UTC {
@@ -60,7 +60,8 @@ func TestRecord_Decode_Damaged(t *testing.T) {
 		{"format", mutate(func(b []byte) []byte { b[0] = 3; return b }), "format"},
 		{"version bit", mutate(func(b []byte) []byte { b[1] ^= 1; return b }), "checksum"},
 		{"state bit", mutate(func(b []byte) []byte { b[len(b)-1] ^= 0x80; return b }), "checksum"},
-		{"crc bit", mutate(func(b []byte) []byte { b[34] ^= 1; return b }), "checksum"},
+		{"crc bit", mutate(func(b []byte) []byte { b[42] ^= 1; return b }), "checksum"},
+		{"lineage bit", mutate(func(b []byte) []byte { b[17] ^= 1; return b }), "checksum"},
 		{"stamp bit", mutate(func(b []byte) []byte { b[9] ^= 1; return b }), "checksum"},
 		{"truncated state", valid[:len(valid)-1], "checksum"},
 		{"version zero", boltstore.EncodeRecord(nil, store.Record{}), "version 0"},

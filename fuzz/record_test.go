@@ -54,7 +54,7 @@ func FuzzDecodeRecord(f *testing.F) {
 			// Format 1 is read but never written: it re-encodes as the
 			// current format, which must read back as the same record.
 			again, err := boltstore.DecodeRecord(out)
-			if err != nil || again.Version != r.Version || again.Stamp != r.Stamp || again.Position != r.Position ||
+			if err != nil || again.Version != r.Version || again.Stamp != r.Stamp || again.Lineage != r.Lineage || again.Position != r.Position ||
 				!again.UpdatedAt.Equal(r.UpdatedAt) || !bytes.Equal(again.State, r.State) {
 				t.Fatalf("format 1 record %+v re-encoded reads back as %+v, %v", r, again, err)
 			}

@@ -12,6 +12,12 @@ type Record struct {
 	// after a rebuild) can be told apart by an Expect check. A runtime draws
 	// stamps that never repeat; 0 is a valid stamp.
 	Stamp uint64
+	// Lineage identifies the history the versions count in: the writer
+	// gives a key a new lineage when it first writes it, and every time it
+	// replaces the key's state wholesale (a rebuild), so that a version is
+	// only comparable with versions of the same lineage. Stores keep it
+	// opaque; 0 means none was given.
+	Lineage uint64
 	// UpdatedAt is when the writer folded the last event. Stores keep it to
 	// the nanosecond and return it in UTC; the zero time reads back as the
 	// zero time.
