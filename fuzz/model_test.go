@@ -39,11 +39,11 @@ type modelKey struct {
 	exists  bool
 }
 
-// modelKeys are the keys an input can name: four valid ones and two a
-// runtime must refuse.
-var modelKeys = [...]string{"k0", "k1", "k2", "k3", "bad.key", ""}
+// modelKeys are the keys an input can name: four valid ones (with a dot, a
+// space and another script among them) and two a runtime must refuse.
+var modelKeys = [...]string{"k0", "k.1", "k 2", "ключ3", "bad\xffkey", ""}
 
-func validModelKey(k string) bool { return k != "bad.key" && k != "" }
+func validModelKey(k string) bool { return k != "bad\xffkey" && k != "" }
 
 // modelOps bounds the work of one input, so that each stays fast.
 const modelOps = 64

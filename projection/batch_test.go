@@ -51,7 +51,7 @@ func TestRuntime_ApplyBatch_AllOrNothing(t *testing.T) {
 
 	err = rt.ApplyBatch(ctx, []counterEvent{{Key: "a", Delta: 1}, {Key: "b", Delta: 1}, {Key: "b", Delta: -1}})
 	require.ErrorIs(t, err, projection.ErrApplyPanic)
-	err = rt.ApplyBatch(ctx, []counterEvent{{Key: "a", Delta: 1}, {Key: "bad key", Delta: 1}})
+	err = rt.ApplyBatch(ctx, []counterEvent{{Key: "a", Delta: 1}, {Key: "bad\xffkey", Delta: 1}})
 	require.ErrorIs(t, err, projection.ErrInvalidKey)
 
 	snap, err := rt.ReadRequired(ctx, "a")

@@ -84,7 +84,7 @@ func TestRuntime_Stats(t *testing.T) {
 	require.NoError(t, rt.ApplyBatch(ctx, []counterEvent{{Key: "a", Delta: 1}, {Key: "b", Delta: 1}}))
 	_, err = rt.Rebuild(ctx, "a", slices.Values([]counterEvent{{Key: "a", Delta: 1}}))
 	require.NoError(t, err)
-	_, err = rt.Apply(ctx, counterEvent{Key: "bad key"})
+	_, err = rt.Apply(ctx, counterEvent{Key: "bad\xffkey"})
 	require.Error(t, err)
 	_, _, err = rt.Read(ctx, "a")
 	require.NoError(t, err)

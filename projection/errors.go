@@ -12,8 +12,8 @@ var (
 	ErrNotFound = errors.New("projection: snapshot not found")
 	// ErrInvalidName: a projection's Name is empty or not a valid channel name.
 	ErrInvalidName = errors.New("projection: invalid projection name")
-	// ErrInvalidKey: a key is empty, longer than MaxKeyLen, or contains a
-	// '.', '*', '>' or white space (a key is one token of its channel name).
+	// ErrInvalidKey: a key is empty, longer than MaxKeyLen bytes, or not
+	// valid UTF-8.
 	ErrInvalidKey = errors.New("projection: invalid key")
 	// ErrKeyMismatch: Rebuild was given an event whose Key is not the key
 	// being rebuilt.

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
-	"strings"
 	"sync/atomic"
-	"unicode"
 
 	"github.com/livefold/livefold/store"
 
@@ -103,28 +101,17 @@ func New[E, S, D any](st store.Store, bus *pubsub.Bus, p Projection[E, S, D], op
 // Name returns the projection's name.
 func (r *Runtime[E, S, D]) Name() string { return r.name }
 
-// Channel returns the live channel of key: "projection." + Name() + "." + key.
-func (r *Runtime[E, S, D]) Channel(key string) string { return r.channelPrefix + key }
+// Channel returns the live channel of key: "projection." + Name() + "." +
+// ChannelToken(key), which is the key itself when it is made only of ASCII
+// letters, digits, '-' and '_'. The runtime's own subscriptions (Subscribe,
+// SubscribeAll, SSEHandler) are the only receivers of what it publishes
+// there.
+func (r *Runtime[E, S, D]) Channel(key string) string { return r.channelPrefix + ChannelToken(key) }
 
 // BroadcastEventName returns the event name of delta frames: the
 // projection's BroadcastEventName if it implements BroadcastNamer, else
 // "delta".
 func (r *Runtime[E, S, D]) BroadcastEventName() string { return r.broadcastName }
-
-// ValidKey reports why key cannot be used, or nil. A key is at most MaxKeyLen
-// bytes and is one token of a channel name: not empty, no '.', '*', '>' or
-// white space.
-func ValidKey(key string) error {
-	switch {
-	case key == "":
-		return fmt.Errorf("%w: empty", ErrInvalidKey)
-	case len(key) > MaxKeyLen:
-		return fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidKey, len(key), MaxKeyLen)
-	case strings.ContainsAny(key, ".*>") || strings.IndexFunc(key, unicode.IsSpace) >= 0:
-		return fmt.Errorf("%w %q: contains '.', '*', '>' or white space", ErrInvalidKey, key)
-	}
-	return nil
-}
 
 // Read returns key's last committed snapshot, or ok false if it has none. It
 // takes no lock that Apply holds while folding and sees the state before or

@@ -14,7 +14,8 @@ import (
 type SSEFrame struct {
 	Type    string          `json:"type"`    // always "event"
 	Event   string          `json:"event"`   // the broadcast name for deltas; "rebuild", "resync" or "deleted"
-	Channel string          `json:"channel"` // the key's channel, "projection.{name}.{key}"
+	Key     string          `json:"key"`     // the key, as the projection's Key returned it
+	Channel string          `json:"channel"` // the key's channel (see Runtime.Channel)
 	Version uint64          `json:"version"` // the key's version after the update
 	Data    json.RawMessage `json:"data"`    // the delta for deltas, the full state otherwise, null when deleted
 }
@@ -179,7 +180,7 @@ func sseSince(req *http.Request) (uint64, bool, error) {
 
 // appendSSE appends u as one SSE event to dst.
 func (r *Runtime[E, S, D]) appendSSE(dst []byte, u Update[S, D]) ([]byte, error) {
-	f := SSEFrame{Type: "event", Channel: r.Channel(u.Key), Version: u.Version}
+	f := SSEFrame{Type: "event", Key: u.Key, Channel: r.Channel(u.Key), Version: u.Version}
 	var data any
 	switch u.Kind {
 	case KindDelta:

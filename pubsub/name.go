@@ -9,9 +9,9 @@ import (
 
 // MaxNameLen is the longest channel name or pattern, in bytes. It bounds the
 // work of validating a name and the depth of the index (matching recurses once
-// per token). It leaves room for a bbolt-sized key (32 KiB) as one token after
-// a prefix such as "projection.{name}.".
-const MaxNameLen = 1 << 16
+// per token). It leaves room for a 32 KiB key escaped as one token (up to three
+// bytes per key byte) after a prefix such as "projection.{name}.".
+const MaxNameLen = 1 << 17
 
 // ValidChannel reports whether name is a literal channel name: non-empty
 // dot-separated tokens, each non-empty, without whitespace, '*' or '>', and at
