@@ -115,14 +115,15 @@
 //	1       8     Version (uint64, never 0)
 //	9       8     Stamp (uint64)
 //	17      8     Lineage (uint64)
-//	25      8     UpdatedAt as Unix nanoseconds (int64; 0 = zero time)
+//	25      8     UpdatedAt as Unix nanoseconds (int64; MinInt64 = zero time)
 //	33      8     Position (uint64)
 //	41      4     CRC-32C (Castagnoli) of bytes [0,41) followed by [45,end)
 //	45      n     state bytes
 //
 // Format 1, written before records had a stamp and a lineage, lacks bytes
-// 9 to 24 (its CRC is at 25 and its state at 29); it is still read, with
-// stamp and lineage 0, and replaced by format 2 on the key's next write. A
+// 9 to 24 (its CRC is at 25 and its state at 29) and stores the zero time as
+// 0; it is still read, with stamp and lineage 0, and replaced by format 2 on
+// the key's next write. A
 // value shorter than its header, with another format byte, a checksum
 // mismatch or version 0 is corrupt. A future format gets a new format byte.
 package boltstore

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"time"
 
 	"github.com/livefold/livefold/store"
@@ -14,7 +15,7 @@ import (
 const (
 	formatV1     = 1
 	formatV2     = 2
-	headerLenV1  = 1 + 8 + 8 + 8 + 4     // format, version, updated, position, crc
+	headerLenV1  = 1 + 8 + 8 + 8 + 4         // format, version, updated, position, crc
 	headerLen    = 1 + 8 + 8 + 8 + 8 + 8 + 4 // format, version, stamp, lineage, updated, position, crc
 	offVersion   = 1
 	offStamp     = 9
@@ -24,6 +25,10 @@ const (
 	offCRC       = 41
 )
 
+// zeroTime is how format 2 stores the zero time.Time: the one instant of
+// int64 nanoseconds that store.ValidTime refuses.
+const zeroTime = math.MinInt64
+
 // castagnoli is read-only after package initialisation; crc32.MakeTable
 // returns the shared hardware-accelerated table.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -32,7 +37,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // extended slice. It does not validate r (Submit does); encoding a Version of
 // 0 produces bytes DecodeRecord rejects.
 func EncodeRecord(dst []byte, r store.Record) []byte {
-	var nanos int64
+	nanos := int64(zeroTime)
 	if !r.UpdatedAt.IsZero() {
 		nanos = r.UpdatedAt.UnixNano()
 	}
@@ -91,7 +96,13 @@ func DecodeRecord(b []byte) (store.Record, error) {
 	if r.Version == 0 {
 		return store.Record{}, &store.CorruptError{Reason: "record has version 0"}
 	}
-	if nanos := int64(binary.LittleEndian.Uint64(b[offUpdatedAt-shift:])); nanos != 0 {
+	// Format 1 stored the zero time as 0, which also stands for the Unix
+	// epoch; format 2 gives the zero time a value of its own.
+	zero := int64(zeroTime)
+	if shift != 0 {
+		zero = 0
+	}
+	if nanos := int64(binary.LittleEndian.Uint64(b[offUpdatedAt-shift:])); nanos != zero {
 		r.UpdatedAt = time.Unix(0, nanos).UTC()
 	}
 	return r, nil

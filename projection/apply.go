@@ -179,6 +179,12 @@ func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D], lin l
 	p := c.addPart(e, gen, base)
 	build := r.watched.Load()
 	version, position := base.version, base.position
+	// A key keeps its lineage from its first write until a rebuild or a
+	// delete; a record written before records had one gets one now.
+	lineage := base.lineage
+	if !base.present || lineage == 0 {
+		lineage = newLineage()
+	}
 	for _, ev := range events {
 		pos, err := r.positionOf(ev)
 		if err != nil {
@@ -202,7 +208,7 @@ func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D], lin l
 			return nil, 0, err
 		}
 		version++
-		u := Update[S, D]{Key: e.key, Kind: KindDelta, Version: version, Delta: delta}
+		u := Update[S, D]{Key: e.key, Kind: KindDelta, Version: version, Lineage: lineage, Delta: delta}
 		if build {
 			if u.State, err = r.copyOf(&work); err != nil {
 				return nil, 0, err
@@ -218,7 +224,7 @@ func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D], lin l
 	if err != nil {
 		return nil, 0, err
 	}
-	p.rec = record[S]{present: true, state: work, bytes: b, version: version, stamp: newStamp(), position: position, updatedAt: r.now()}
+	p.rec = record[S]{present: true, state: work, bytes: b, version: version, stamp: newStamp(), lineage: lineage, position: position, updatedAt: r.now()}
 	p.folded = version - base.version
 	p.stateless = !build
 	return p, 0, nil
@@ -254,6 +260,7 @@ func (r *Runtime[E, S, D]) write(key string, p *commitPart[S, D]) store.Write {
 		Record: store.Record{
 			Version:   p.rec.version,
 			Stamp:     p.rec.stamp,
+			Lineage:   p.rec.lineage,
 			UpdatedAt: p.rec.updatedAt,
 			Position:  p.rec.position,
 			State:     p.rec.bytes,
@@ -315,7 +322,6 @@ func (r *Runtime[E, S, D]) reloadLocked(e *entry[S, D], rec record[S]) {
 	e.committed, e.pending = rec, rec
 	e.gen++
 	e.stale = false
-	e.rebuilt = true
 	e.clearHistoryLocked()
 	if r.listened(e.channel) {
 		r.pub.push(e.channel, envelope[S, D]{origin: r.id, stale: true, u: Update[S, D]{Key: e.key}})

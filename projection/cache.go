@@ -54,10 +54,6 @@ type entry[S, D any] struct {
 	// -1 for a moment when an outcome arrives before submit counted it; the
 	// entry is pinned then.
 	inflight int
-	// rebuilt says a rebuild or delete committed while the entry was cached,
-	// or the entry was reloaded after another writer changed the key:
-	// versions may then repeat, so a resume by version cannot be trusted.
-	rebuilt bool
 	// stale says a commit found a record this runtime did not write:
 	// committed is out of date, and the next fold reloads it from the store.
 	stale bool
@@ -94,6 +90,7 @@ type record[S any] struct {
 	bytes     []byte
 	version   uint64
 	stamp     uint64
+	lineage   uint64
 	position  uint64
 	updatedAt time.Time
 }
@@ -176,21 +173,22 @@ func (e *entry[S, D]) clearHistoryLocked() {
 	e.history, e.histStart = e.history[:0], 0
 }
 
-// replayLocked returns the updates that follow version since, oldest first,
-// if the history still holds all of them. A rebuild may give a key a version
-// it had before, so after one the history cannot tell which state a version
-// stood for, and replay is refused (a resync is always right).
-func (e *entry[S, D]) replayLocked(since uint64) ([]Update[S, D], bool) {
-	if e.rebuilt {
+// replayLocked returns the updates that follow since, oldest first, if since
+// is in e's current lineage and the history still holds every update after
+// it. Lineages are never reused, so every update kept with since's lineage
+// follows from the state since stands for.
+func (e *entry[S, D]) replayLocked(since Cursor) ([]Update[S, D], bool) {
+	c := &e.committed
+	if !c.present || since.Lineage != c.lineage || since.Version > c.version {
 		return nil, false
 	}
-	if e.committed.version == since {
+	if since.Version == c.version {
 		return nil, true
 	}
 	n := len(e.history)
 	at := func(i int) Update[S, D] { return e.history[(e.histStart+i)%n] }
 	for i := n - 1; i >= 0; i-- {
-		if u := at(i); u.Version == since+1 {
+		if u := at(i); u.Lineage == since.Lineage && u.Version == since.Version+1 {
 			out := make([]Update[S, D], 0, n-i)
 			for j := i; j < n; j++ {
 				out = append(out, at(j))

@@ -153,9 +153,6 @@ func (r *Runtime[E, S, D]) settle(p *commitPart[S, D], err error) {
 		return
 	}
 	for _, u := range p.updates {
-		if u.Kind == KindRebuild || u.Kind == KindDeleted {
-			e.rebuilt = true
-		}
 		e.addHistoryLocked(u, r.cfg.history)
 		if listened {
 			r.pub.push(e.channel, envelope[S, D]{origin: r.id, u: u})

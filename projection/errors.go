@@ -34,6 +34,9 @@ var (
 	ErrEncode = errors.New("projection: cannot encode state")
 	// ErrNoBus: Subscribe was called on a runtime created without a bus.
 	ErrNoBus = errors.New("projection: runtime has no bus")
+	// ErrInvalidCursor: ParseCursor was given text that Cursor.String does
+	// not produce.
+	ErrInvalidCursor = errors.New("projection: invalid cursor")
 	// ErrInvalidOption: an option was given a value it cannot take.
 	ErrInvalidOption = errors.New("projection: invalid option")
 	// ErrNilArgument: New was given a nil store or projection.

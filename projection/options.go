@@ -122,7 +122,7 @@ type SubscribeOption func(*subConfig) error
 
 type subConfig struct {
 	initial  bool
-	since    uint64
+	since    Cursor
 	hasSince bool
 	buffer   int
 }
@@ -138,14 +138,19 @@ func WithInitialState() SubscribeOption {
 	}
 }
 
-// WithSince resumes a key subscription after version: if every update after
-// it is still in the key's recent history they are replayed first, otherwise
-// one [KindResync] with the current state is sent. Either way the subscriber
-// then continues from the latest version. WithSince overrides
-// WithInitialState.
-func WithSince(version uint64) SubscribeOption {
-	return func(c *subConfig) error {
-		c.since, c.hasSince = version, true
+// WithSince resumes a key subscription at c, the Cursor of the last update
+// or snapshot the subscriber has. The missed deltas are replayed only when c
+// is in the key's current lineage and the retained history (WithHistory)
+// holds every version after it; in every other case (another lineage, older
+// than the history, ahead of the current version, a key that no longer
+// exists) the subscriber gets one [KindResync] with the full current state,
+// or [KindDeleted] if the key is absent. Either way live updates follow, and
+// no delta that does not follow the subscriber's state is ever sent.
+// WithSince(Cursor{}) on a key that does not exist sends nothing first.
+// WithSince overrides WithInitialState.
+func WithSince(c Cursor) SubscribeOption {
+	return func(sc *subConfig) error {
+		sc.since, sc.hasSince = c, true
 		return nil
 	}
 }

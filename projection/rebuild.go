@@ -87,12 +87,12 @@ func (r *Runtime[E, S, D]) rebuildAndSubmit(ctx context.Context, key string, eve
 			r.putReq(c)
 			return nil, err
 		}
-		p.rec = record[S]{present: true, state: state, bytes: b, version: n, stamp: newStamp(), position: position, updatedAt: r.now()}
+		p.rec = record[S]{present: true, state: state, bytes: b, version: n, stamp: newStamp(), lineage: newLineage(), position: position, updatedAt: r.now()}
 		if u.State, err = r.codec.clone(state, b); err != nil {
 			r.putReq(c)
 			return nil, err
 		}
-		u.Kind, u.Version = KindRebuild, n
+		u.Kind, u.Version, u.Lineage = KindRebuild, n, p.rec.lineage
 	}
 	p.updates = append(p.updates, u)
 	// A rebuild replaces whatever the store holds, also a record another

@@ -111,7 +111,7 @@ func TestRuntime_Read_DamagedRecordIsErrCorrupt(t *testing.T) {
 	// The failed batch changed nothing, and other keys keep working.
 	snap, err := rt.ReadRequired(ctx, "a")
 	require.NoError(t, err)
-	require.Equal(t, projection.Snapshot[counterState]{State: counterState{Total: 1}, Version: 1, UpdatedAt: snap.UpdatedAt}, snap)
+	require.Equal(t, projection.Snapshot[counterState]{State: counterState{Total: 1}, Version: 1, Lineage: snap.Lineage, UpdatedAt: snap.UpdatedAt}, snap)
 	v, err := rt.Apply(ctx, counterEvent{Key: "c", Delta: 1})
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), v)

@@ -231,7 +231,7 @@ func (r *Runtime[E, S, D]) snapshotOf(key string, c *record[S]) (Snapshot[S], bo
 	if err != nil {
 		return Snapshot[S]{}, false, r.corrupt(key, err)
 	}
-	return Snapshot[S]{State: s, Version: c.version, UpdatedAt: c.updatedAt}, true, nil
+	return Snapshot[S]{State: s, Version: c.version, Lineage: c.lineage, UpdatedAt: c.updatedAt}, true, nil
 }
 
 // load reads and decodes key's record from the store.
@@ -253,6 +253,7 @@ func (r *Runtime[E, S, D]) load(ctx context.Context, key string) (record[S], err
 		bytes:     rec.State,
 		version:   rec.Version,
 		stamp:     rec.Stamp,
+		lineage:   rec.Lineage,
 		position:  rec.Position,
 		updatedAt: rec.UpdatedAt,
 	}, nil

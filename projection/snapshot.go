@@ -8,6 +8,7 @@ import "time"
 type Snapshot[S any] struct {
 	State     S
 	Version   uint64
+	Lineage   uint64 // the history Version counts in; see Cursor
 	UpdatedAt time.Time
 }
 
@@ -21,6 +22,7 @@ type Update[S, D any] struct {
 	Key     string
 	Kind    Kind
 	Version uint64
+	Lineage uint64 // the history Version counts in; see Cursor. 0 for KindDeleted
 	Delta   D
 	State   S
 }

@@ -49,12 +49,13 @@ func WithSSEBuffer(n int) SSEOption {
 }
 
 // SSEHandler returns an http.Handler that streams updates as Server-Sent
-// Events. Each event's data is a JSON [SSEFrame] and its id the version, so a
-// browser's EventSource that reconnects with Last-Event-ID resumes through
-// WithSince; a first connection to one key starts with the current state
-// (WithInitialState). A query parameter "since" resumes explicitly. A stream
-// of every key starts with the state of every key (when the store can Scan)
-// and needs no resume: a reconnect starts it again. The stream ends when the client goes
+// Events. Each event's data is a JSON [SSEFrame] and its id the update's
+// [Cursor], so a browser's EventSource that reconnects with Last-Event-ID
+// resumes through WithSince; a first connection to one key starts with the
+// current state (WithInitialState), and so does a reconnect whose
+// Last-Event-ID is no cursor. A query parameter "since" (a cursor) resumes
+// explicitly. A stream of every key starts with the state of every key and
+// needs no resume: a reconnect starts it again. The stream ends when the client goes
 // away, the request's context ends or the runtime's bus closes.
 //
 // Responses: 400 for an invalid key or "since", 503 when the runtime has no
@@ -161,21 +162,25 @@ func (r *Runtime[E, S, D]) serveSSE(w http.ResponseWriter, req *http.Request, cf
 	}
 }
 
-// sseSince returns the version to resume after, from Last-Event-ID or the
-// "since" query parameter.
-func sseSince(req *http.Request) (uint64, bool, error) {
-	s := req.Header.Get("Last-Event-ID")
-	if s == "" {
-		s = req.URL.Query().Get("since")
+// sseSince returns the cursor to resume at, from Last-Event-ID or else the
+// "since" query parameter. A Last-Event-ID that is no cursor (one a browser
+// kept from an older server, or garbage) is ignored, so the stream starts
+// from the current state: an error would make the browser stop
+// reconnecting. A malformed "since" is the caller's mistake, and an error.
+func sseSince(req *http.Request) (Cursor, bool, error) {
+	if id := req.Header.Get("Last-Event-ID"); id != "" {
+		c, err := ParseCursor(id)
+		return c, err == nil, nil
 	}
+	s := req.URL.Query().Get("since")
 	if s == "" {
-		return 0, false, nil
+		return Cursor{}, false, nil
 	}
-	v, err := strconv.ParseUint(s, 10, 64)
+	c, err := ParseCursor(s)
 	if err != nil {
-		return 0, false, fmt.Errorf("projection: invalid resume version %q", s)
+		return Cursor{}, false, fmt.Errorf("projection: resume with since: %w", err)
 	}
-	return v, true, nil
+	return c, true, nil
 }
 
 // appendSSE appends u as one SSE event to dst.
@@ -200,6 +205,8 @@ func (r *Runtime[E, S, D]) appendSSE(dst []byte, u Update[S, D]) ([]byte, error)
 		return dst, err
 	}
 	dst = append(dst, "id: "...)
+	dst = strconv.AppendUint(dst, u.Lineage, 16)
+	dst = append(dst, '-')
 	dst = strconv.AppendUint(dst, u.Version, 10)
 	dst = append(dst, "\ndata: "...)
 	dst = append(dst, body...)

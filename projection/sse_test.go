@@ -82,7 +82,8 @@ func TestRuntime_SSEHandler_StreamsKey(t *testing.T) {
 	require.Equal(t, "text/event-stream", c.resp.Header.Get("Content-Type"))
 
 	first := c.next()
-	require.Equal(t, "1", first.id)
+	lin := lineageOf(t, rt, "k")
+	require.Equal(t, projection.Cursor{Lineage: lin, Version: 1}.String(), first.id)
 	require.Equal(t, "event", first.frame.Type)
 	require.Equal(t, "resync", first.frame.Event)
 	require.Equal(t, "projection.test.counter.k", first.frame.Channel)
@@ -91,13 +92,15 @@ func TestRuntime_SSEHandler_StreamsKey(t *testing.T) {
 	_, err = rt.Apply(ctx, counterEvent{Key: "k", Delta: 3})
 	require.NoError(t, err)
 	ev := c.next()
-	require.Equal(t, "2", ev.id)
+	require.Equal(t, projection.Cursor{Lineage: lin, Version: 2}.String(), ev.id)
 	require.Equal(t, uint64(2), ev.frame.Version)
 	require.Equal(t, "counter.changed", ev.frame.Event)
 	require.JSONEq(t, `{"NewTotal":5}`, string(ev.frame.Data))
 }
 
-// Ensure that a reconnect with Last-Event-ID resumes after that version.
+// Ensure that a reconnect with Last-Event-ID resumes after that cursor, and
+// one with an id that is no cursor (a bare version number from an older
+// server, or garbage) starts again from the current state instead of failing.
 func TestRuntime_SSEHandler_LastEventIDResumes(t *testing.T) {
 	rt := newCounter(t, newEnv(t))
 	ctx := ctxT(t)
@@ -111,11 +114,20 @@ func TestRuntime_SSEHandler_LastEventIDResumes(t *testing.T) {
 	}
 	srv := httptest.NewServer(rt.SSEHandler())
 	t.Cleanup(srv.Close) // after the client bodies, which close first
-	c := dialSSE(t, ctx, srv.URL+"/?key=k", http.Header{"Last-Event-Id": {"3"}})
-	for _, want := range []string{"4", "5"} {
+	lin := lineageOf(t, rt, "k")
+	at := func(v uint64) string { return projection.Cursor{Lineage: lin, Version: v}.String() }
+	c := dialSSE(t, ctx, srv.URL+"/?key=k", http.Header{"Last-Event-Id": {at(3)}})
+	for _, want := range []uint64{4, 5} {
 		ev := c.next()
-		require.Equal(t, want, ev.id)
+		require.Equal(t, at(want), ev.id)
 		require.Equal(t, "delta", ev.frame.Event)
+	}
+	for _, id := range []string{"3", "garbage", at(3) + "x"} {
+		c := dialSSE(t, ctx, srv.URL+"/?key=k", http.Header{"Last-Event-Id": {id}})
+		require.Equal(t, http.StatusOK, c.resp.StatusCode, "Last-Event-ID %q", id)
+		ev := c.next()
+		require.Equal(t, "resync", ev.frame.Event, "Last-Event-ID %q", id)
+		require.Equal(t, at(5), ev.id)
 	}
 }
 
@@ -168,7 +180,7 @@ func TestRuntime_SSEHandler_BadRequests(t *testing.T) {
 	rt := newCounter(t, e)
 	srv := httptest.NewServer(rt.SSEHandler())
 	t.Cleanup(srv.Close) // after the client bodies, which close first
-	for _, q := range []string{"/?key=a%FFb", "/?key=k&since=x"} {
+	for _, q := range []string{"/?key=a%FFb", "/?key=k&since=x", "/?key=k&since=5"} {
 		resp, err := http.Get(srv.URL + q)
 		require.NoError(t, err)
 		resp.Body.Close()

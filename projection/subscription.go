@@ -206,7 +206,7 @@ func (r *Runtime[E, S, D]) catchUp(ctx context.Context, key string, cfg subConfi
 	if cfg.hasSince {
 		sh := r.cache.shardOf(key)
 		sh.mu.Lock()
-		if e := sh.m[key]; e != nil {
+		if e := sh.m[key]; e != nil && !e.stale {
 			if replay, ok := e.replayLocked(cfg.since); ok {
 				seq := r.seqNow()
 				sh.mu.Unlock()
@@ -219,7 +219,7 @@ func (r *Runtime[E, S, D]) catchUp(ctx context.Context, key string, cfg subConfi
 	if err != nil {
 		return nil, 0, err
 	}
-	if cfg.hasSince && u.Kind == KindDeleted && cfg.since == 0 {
+	if cfg.hasSince && u.Kind == KindDeleted && cfg.since == (Cursor{}) {
 		return nil, seq, nil // nothing was there and nothing is
 	}
 	return []Update[S, D]{u}, seq, nil
@@ -235,7 +235,7 @@ func (r *Runtime[E, S, D]) resyncUpdate(ctx context.Context, key string) (Update
 	if !ok {
 		return Update[S, D]{Key: key, Kind: KindDeleted}, seq, nil
 	}
-	return Update[S, D]{Key: key, Kind: KindResync, Version: snap.Version, State: snap.State}, seq, nil
+	return Update[S, D]{Key: key, Kind: KindResync, Version: snap.Version, Lineage: snap.Lineage, State: snap.State}, seq, nil
 }
 
 // markLagged is called by the bus, in the publisher's goroutine, for each

@@ -70,7 +70,7 @@ func TestRuntime_SubscribeAll_EveryKey(t *testing.T) {
 		require.Equal(t, k, u.Key)
 		require.Equal(t, uint64(1), u.Version)
 	}
-	_, err = rt.SubscribeAll(ctx, projection.WithSince(1))
+	_, err = rt.SubscribeAll(ctx, projection.WithSince(projection.Cursor{Version: 1}))
 	require.ErrorIs(t, err, projection.ErrInvalidOption)
 }
 
@@ -250,9 +250,10 @@ func TestRuntime_Subscribe_Since(t *testing.T) {
 		_, err := rt.Apply(ctx, counterEvent{Delta: 1})
 		require.NoError(t, err)
 	}
+	lin := lineageOf(t, rt, "default-key")
 
 	t.Run("inside history", func(t *testing.T) {
-		sub, err := rt.Subscribe(ctx, "default-key", projection.WithSince(7))
+		sub, err := rt.Subscribe(ctx, "default-key", projection.WithSince(projection.Cursor{Lineage: lin, Version: 7}))
 		require.NoError(t, err)
 		defer sub.Close()
 		for v := uint64(8); v <= 10; v++ {
@@ -263,7 +264,7 @@ func TestRuntime_Subscribe_Since(t *testing.T) {
 		}
 	})
 	t.Run("outside history", func(t *testing.T) {
-		sub, err := rt.Subscribe(ctx, "default-key", projection.WithSince(3))
+		sub, err := rt.Subscribe(ctx, "default-key", projection.WithSince(projection.Cursor{Lineage: lin, Version: 3}))
 		require.NoError(t, err)
 		defer sub.Close()
 		u := next(t, sub)
@@ -272,7 +273,7 @@ func TestRuntime_Subscribe_Since(t *testing.T) {
 		require.Equal(t, int64(10), u.State.Total)
 	})
 	t.Run("up to date then live", func(t *testing.T) {
-		sub, err := rt.Subscribe(ctx, "default-key", projection.WithSince(10))
+		sub, err := rt.Subscribe(ctx, "default-key", projection.WithSince(projection.Cursor{Lineage: lin, Version: 10}))
 		require.NoError(t, err)
 		defer sub.Close()
 		_, err = rt.Apply(ctx, counterEvent{Delta: 1})
@@ -282,7 +283,7 @@ func TestRuntime_Subscribe_Since(t *testing.T) {
 		require.Equal(t, uint64(11), u.Version)
 	})
 	t.Run("ahead of the store", func(t *testing.T) {
-		sub, err := rt.Subscribe(ctx, "default-key", projection.WithSince(1000))
+		sub, err := rt.Subscribe(ctx, "default-key", projection.WithSince(projection.Cursor{Lineage: lin, Version: 1000}))
 		require.NoError(t, err)
 		defer sub.Close()
 		u := next(t, sub)
@@ -400,13 +401,14 @@ func TestRuntime_Subscribe_SinceAfterRebuildToSameVersion(t *testing.T) {
 		_, err := rt.Apply(ctx, counterEvent{Delta: 1})
 		require.NoError(t, err)
 	}
+	before := lineageOf(t, rt, "default-key")
 	history := []counterEvent{{Delta: 100}, {Delta: 100}, {Delta: 100}, {Delta: 100}, {Delta: 100}}
 	_, err := rt.Rebuild(ctx, "default-key", slices.Values(history))
 	require.NoError(t, err)
 
 	// A client that saw version 5 before the rebuild has Total 5; the key
 	// is at version 5 again, with Total 500.
-	sub, err := rt.Subscribe(ctx, "default-key", projection.WithSince(5))
+	sub, err := rt.Subscribe(ctx, "default-key", projection.WithSince(projection.Cursor{Lineage: before, Version: 5}))
 	require.NoError(t, err)
 	defer sub.Close()
 	u := next(t, sub)
@@ -424,11 +426,20 @@ func TestRuntime_Subscribe_SinceWithoutEarlierSubscriber(t *testing.T) {
 		_, err := rt.Apply(ctx, counterEvent{Delta: 1})
 		require.NoError(t, err)
 	}
-	sub, err := rt.Subscribe(ctx, "default-key", projection.WithSince(3))
+	sub, err := rt.Subscribe(ctx, "default-key", projection.WithSince(projection.Cursor{Lineage: lineageOf(t, rt, "default-key"), Version: 3}))
 	require.NoError(t, err)
 	defer sub.Close()
 	u := next(t, sub)
 	require.Equal(t, projection.KindResync, u.Kind)
 	require.Equal(t, uint64(5), u.Version)
 	require.Equal(t, int64(5), u.State.Total)
+}
+
+// lineageOf returns the lineage of key's committed snapshot.
+func lineageOf[E, S, D any](t *testing.T, rt *projection.Runtime[E, S, D], key string) uint64 {
+	t.Helper()
+	snap, err := rt.ReadRequired(ctxT(t), key)
+	require.NoError(t, err)
+	require.NotZero(t, snap.Lineage)
+	return snap.Lineage
 }

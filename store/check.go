@@ -85,13 +85,15 @@ func RequestSize(writes []Write) int {
 	return n
 }
 
-// ValidTime reports whether t survives an int64-nanosecond encoding, which
-// is how stores keep UpdatedAt.
+// ValidTime reports whether t is an UpdatedAt every store keeps exactly: the
+// zero time, or an instant of int64 Unix nanoseconds other than the first
+// one (1677-09-21T00:12:43.145224192Z), which stores may use to stand for
+// the zero time.
 func ValidTime(t time.Time) bool {
 	if t.IsZero() {
 		return true
 	}
-	return !t.Before(time.Unix(0, math.MinInt64)) && !t.After(time.Unix(0, math.MaxInt64))
+	return t.After(time.Unix(0, math.MinInt64)) && !t.After(time.Unix(0, math.MaxInt64))
 }
 
 func checkDuplicates(writes []Write) error {

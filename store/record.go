@@ -20,7 +20,7 @@ type Record struct {
 	Lineage uint64
 	// UpdatedAt is when the writer folded the last event. Stores keep it to
 	// the nanosecond and return it in UTC; the zero time reads back as the
-	// zero time.
+	// zero time, and so does every other time (see ValidTime).
 	UpdatedAt time.Time
 	// Position is the source stream position of the last folded event
 	// (0 = none); the runtime uses it to fold each position once.
