@@ -101,6 +101,7 @@ func testDamageGet(e *env) {
 
 func testDamageScan(e *env) {
 	s, a, _, c := e.damagedBucket()
+	e.requireWalks(s)
 	got := e.scan(s, "b")
 	if len(got) != 3 {
 		e.t.Fatalf("Scan(b) yielded %d elements; want 3 (a, the damaged b, c): %+v", len(got), got)
@@ -124,6 +125,7 @@ func testDamageScan(e *env) {
 
 func testDamageKeys(e *env) {
 	s, _, _, _ := e.damagedBucket()
+	e.requireWalks(s)
 	var keys []string
 	for _, it := range e.keys(s, "b") {
 		if it.err != nil {

@@ -24,11 +24,32 @@
 //
 // Every rule is a subtest, grouped by topic (Submit, Expect, Conflict,
 // ReadYourWrites, Force, Damage, Scan, Validation, RoundTrip, Close, Stress),
-// so that one rule can be run alone with -run, and a failure names the rule
-// it breaks. A rule that needs a hook the harness lacks is skipped with a
-// message naming the hook: a skip is never a pass. Run the suite with -race:
-// the stress rules are there for the race detector as much as for their
-// assertions.
+// so that one rule can be run alone with -run, and a failing rule logs the
+// sentence of the contract it breaks. A rule that needs a hook the harness
+// lacks is skipped with a message naming the hook: a skip is never a pass.
+// Run the suite with -race: the stress rules are there for the race
+// detector as much as for their assertions.
+//
+// # Hooks
+//
+// Open is the only required field of [Harness]. The others give the suite
+// powers only the implementation has:
+//
+//   - Reopen opens the data of a closed store again, as a restarted process
+//     would; the rule that Close keeps every accepted request needs it.
+//   - Damage corrupts the stored bytes of one record (for bbolt: close the
+//     store, rewrite the value with bbolt directly, reopen); the rules about
+//     damaged records and Force over them need it.
+//   - Second returns another writer of the same data (the store itself for a
+//     store with one writer per process, a second connection pool for a
+//     database server); the rule that two writers lose no update needs it.
+//
+// KnownBugs names rules the store is known to break, with the reason: they
+// are skipped with it, so that every run shows them without failing.
+//
+// A store that cannot walk buckets, whose Scan and Keys yield
+// [store.ErrUnsupported] as the contract allows, passes: the rules about
+// walks are skipped and the others check through Get alone.
 //
 // The suite is deterministic: it never sleeps, and waits only for callbacks
 // and calls (each wait fails the rule after a generous time rather than

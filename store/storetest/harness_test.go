@@ -78,3 +78,9 @@ func damage(t *testing.T, path, bucket, key string) {
 		t.Fatalf("damage: %v", err)
 	}
 }
+
+// wrapper forwards everything to the store it embeds; the stores of the
+// tests that embed it override a method or two.
+type wrapper struct{ store.Store }
+
+func (w wrapper) Unwrap() store.Store { return w.Store }

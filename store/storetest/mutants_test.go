@@ -27,12 +27,6 @@ type mutant struct {
 	wrap func(store.Store) store.Store
 }
 
-// wrapper forwards everything to the store it embeds; each mutant
-// overrides one method.
-type wrapper struct{ store.Store }
-
-func (w wrapper) Unwrap() store.Store { return w.Store }
-
 type submitFunc struct {
 	wrapper
 	submit func(s store.Store, ctx context.Context, writes []store.Write, done func(error)) error

@@ -140,6 +140,7 @@ func orderKeys() []string {
 
 func testScanKeyOrder(e *env) {
 	s := e.open()
+	e.requireWalks(s)
 	keys := orderKeys()
 	rng := rand.New(rand.NewPCG(3, 4))
 	rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
@@ -159,6 +160,7 @@ func testScanKeyOrder(e *env) {
 
 func testScanAbsentBucket(e *env) {
 	s := e.open()
+	e.requireWalks(s)
 	e.expectScan(s, "absent")
 	r := rec(1, 1, "x")
 	e.commit(s, create("b", "k", r))
@@ -216,6 +218,7 @@ func testScanCallerOwnsStates(e *env) {
 
 func testScanStopEarly(e *env) {
 	s := e.open()
+	e.requireWalks(s)
 	var want []store.KeyRecord
 	var writes []store.Write
 	for i := range 10 {
@@ -279,6 +282,7 @@ func (e *env) expectWalkEnds(walk string, got []item, want []string, mustFail bo
 
 func testScanCancelledContext(e *env) {
 	s := e.open()
+	e.requireWalks(s)
 	var keys []string
 	var writes []store.Write
 	for i := range 20 {
