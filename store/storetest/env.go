@@ -402,11 +402,13 @@ func (e *env) compareKeys(bucket string, keys []item, want []store.KeyRecord) {
 	}
 }
 
-// rec returns a record with every field set; position follows version.
+// rec returns a record with every field set; lineage follows stamp and
+// position version.
 func rec(version, stamp uint64, state string) store.Record {
 	return store.Record{
 		Version:   version,
 		Stamp:     stamp,
+		Lineage:   stamp + 1000,
 		UpdatedAt: time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC).Add(time.Duration(version) * time.Second),
 		Position:  version*10 + 1,
 		State:     []byte(state),
@@ -437,6 +439,9 @@ func diffRecord(got, want store.Record) string {
 	var d []string
 	if got.Version != want.Version || got.Stamp != want.Stamp {
 		d = append(d, fmt.Sprintf("version %d stamp %d; want version %d stamp %d", got.Version, got.Stamp, want.Version, want.Stamp))
+	}
+	if got.Lineage != want.Lineage {
+		d = append(d, fmt.Sprintf("lineage %d; want %d", got.Lineage, want.Lineage))
 	}
 	if got.Position != want.Position {
 		d = append(d, fmt.Sprintf("position %d; want %d", got.Position, want.Position))

@@ -161,6 +161,13 @@ func mutants() []mutant {
 				return r, ok, err
 			}}
 		}},
+		{"DropsLineage", "RoundTrip/Fields", func(s store.Store) store.Store {
+			return getFunc{wrapper{s}, func(s store.Store, ctx context.Context, bucket, key string) (store.Record, bool, error) {
+				r, ok, err := s.Get(ctx, bucket, key)
+				r.Lineage = 0
+				return r, ok, err
+			}}
+		}},
 		{"ReverseScan", "Scan/KeyOrder", func(s store.Store) store.Store {
 			return scanFunc{wrapper{s}, func(s store.Store, ctx context.Context, bucket string) iter.Seq2[store.KeyRecord, error] {
 				return func(yield func(store.KeyRecord, error) bool) {

@@ -12,7 +12,7 @@ import (
 func roundTripRules() []rule {
 	return []rule{
 		{name: "Fields", run: testRoundTripFields,
-			text: "Version, Stamp, Position and State read back as written, over their whole range"},
+			text: "Version, Stamp, Lineage, Position and State read back as written, over their whole range"},
 		{name: "UpdatedAt", run: testRoundTripUpdatedAt,
 			text: "UpdatedAt reads back as the same instant to the nanosecond, in UTC, over the int64-nanosecond range, and the zero time as the zero time"},
 		{name: "UpdatedAtUnixEpoch", run: testRoundTripUpdatedAtUnixEpoch,
@@ -45,9 +45,10 @@ func testRoundTripFields(e *env) {
 	var records []store.Record
 	for _, n := range []uint64{1, 2, 255, 256, 1 << 32, math.MaxInt64, 1 << 63, math.MaxUint64} {
 		r := rec(n, n, fmt.Sprint(n))
-		r.Position = n
+		r.Lineage, r.Position = n, n
 		records = append(records, r)
 		records = append(records, store.Record{Version: n})
+		records = append(records, store.Record{Version: 1, Stamp: n, Lineage: ^n, Position: n - 1})
 	}
 	e.expectRoundTrip(s, "fields", records)
 }

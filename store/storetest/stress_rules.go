@@ -100,6 +100,7 @@ func testStressModel(e *env) {
 					w.Record = store.Record{
 						Version:   cur.Version + 1,
 						Stamp:     rng.Uint64(),
+						Lineage:   rng.Uint64(),
 						UpdatedAt: time.Unix(1700000000+int64(g), int64(op)).UTC(),
 						Position:  uint64(op),
 						State:     []byte(fmt.Sprintf("g%d op%d", g, op)),
