@@ -21,8 +21,8 @@ import (
 const waitTimeout = 30 * time.Second
 
 // env is one rule's run: its stores, the done callbacks it handed out, and
-// the helpers the rules share. Only the rule's goroutine uses it, apart from
-// the callbacks.
+// the helpers the rules share. Methods that may fail the rule are for the
+// rule's goroutine only; newCall and trySubmit are safe from any.
 type env struct {
 	t   *testing.T
 	h   Harness

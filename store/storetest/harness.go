@@ -1,7 +1,7 @@
 package storetest
 
 import (
-	"sort"
+	"slices"
 	"testing"
 
 	"github.com/livefold/livefold/store"
@@ -17,8 +17,8 @@ type Harness struct {
 
 	// Reopen returns a new handle on the data of s, which the suite has
 	// closed: what a process that starts again would open. Without it the
-	// rule that Close loses nothing accepted checks the outcomes only, not
-	// the data after reopening.
+	// rule that Close keeps every accepted request (Close/KeepsAccepted) is
+	// skipped; Close/DrainsAccepted still checks their outcomes.
 	Reopen func(t *testing.T, s store.Store) store.Store
 
 	// Damage changes the stored bytes of the record at bucket and key, which
@@ -39,7 +39,7 @@ type Harness struct {
 	// Run (such as "RoundTrip/UpdatedAtUnixEpoch"), to the reason; those
 	// rules are skipped with the reason instead of failing, so that a known
 	// defect shows in every run without hiding new ones. A name that matches
-	// no rule fails the suite, so that a fixed or renamed rule is noticed.
+	// no rule fails the suite, so that a renamed rule is noticed.
 	KnownBugs map[string]string
 }
 
@@ -67,7 +67,8 @@ type group struct {
 }
 
 // Run checks every rule of the store contract against the stores h opens,
-// each rule as a subtest of t. See the package documentation.
+// each rule as a subtest of t (named Group/Rule), one after the other, each
+// with a store of its own. See the package documentation.
 func Run(t *testing.T, h Harness) {
 	if h.Open == nil {
 		t.Fatal("storetest: Harness.Open is nil")
@@ -88,7 +89,7 @@ func Run(t *testing.T, h Harness) {
 			stale = append(stale, name)
 		}
 	}
-	sort.Strings(stale)
+	slices.Sort(stale)
 	for _, name := range stale {
 		t.Errorf("storetest: Harness.KnownBugs names %q, which is no rule of the suite", name)
 	}
