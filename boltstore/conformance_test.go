@@ -54,13 +54,5 @@ func harness(opts ...boltstore.Option) storetest.Harness {
 		},
 		// One Store per file and process: its second writer is itself.
 		Second: func(t *testing.T, s store.Store) store.Store { return s },
-		KnownBugs: map[string]string{
-			// The format keeps UpdatedAt as int64 Unix nanoseconds with 0
-			// for the zero time: the int64 range plus the zero time is one
-			// value more than the field holds, and the epoch is the one
-			// lost. Fixing it takes a format change or a contract that
-			// gives up one instant.
-			"RoundTrip/UpdatedAtUnixEpoch": "an UpdatedAt of exactly the Unix epoch reads back as the zero time",
-		},
 	}
 }

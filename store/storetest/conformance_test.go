@@ -13,12 +13,8 @@ import (
 // Ensure that Faulty with nothing armed keeps the store contract.
 func TestFaulty_Conformance(t *testing.T) {
 	h := boltHarness(func(s store.Store) store.Store { return storetest.NewFaulty(s) })
-	h.KnownBugs = map[string]string{"RoundTrip/UpdatedAtUnixEpoch": boltEpochBug}
 	storetest.Run(t, h)
 }
-
-// boltEpochBug is why boltstore breaks RoundTrip/UpdatedAtUnixEpoch.
-const boltEpochBug = "boltstore encodes UpdatedAt as Unix nanoseconds with 0 for the zero time, so the epoch reads back as the zero time"
 
 // noWalks is a store that cannot walk buckets and says so, as the contract
 // allows.
@@ -40,6 +36,5 @@ func (noWalks) Keys(context.Context, string) iter.Seq2[string, error] {
 // the rules about walks are skipped, the others check Get alone.
 func TestRun_StoreWithoutWalks_Passes(t *testing.T) {
 	h := boltHarness(func(s store.Store) store.Store { return noWalks{wrapper{s}} })
-	h.KnownBugs = map[string]string{"RoundTrip/UpdatedAtUnixEpoch": boltEpochBug}
 	storetest.Run(t, h)
 }

@@ -44,9 +44,6 @@
 //     store with one writer per process, a second connection pool for a
 //     database server); the rule that two writers lose no update needs it.
 //
-// KnownBugs names rules the store is known to break, with the reason: they
-// are skipped with it, so that every run shows them without failing.
-//
 // A store that cannot walk buckets, whose Scan and Keys yield
 // [store.ErrUnsupported] as the contract allows, passes: the rules about
 // walks are skipped and the others check through Get alone.

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/livefold/livefold/store"
@@ -34,13 +33,6 @@ type Harness struct {
 	// one writer per process. Without it the rule that two writers lose no
 	// update is skipped.
 	Second func(t *testing.T, s store.Store) store.Store
-
-	// KnownBugs maps rules the store is known to break, by their name below
-	// Run (such as "RoundTrip/UpdatedAtUnixEpoch"), to the reason; those
-	// rules are skipped with the reason instead of failing, so that a known
-	// defect shows in every run without hiding new ones. A name that matches
-	// no rule fails the suite, so that a renamed rule is noticed.
-	KnownBugs map[string]string
 }
 
 // hook names a Harness hook a rule needs.
@@ -73,32 +65,16 @@ func Run(t *testing.T, h Harness) {
 	if h.Open == nil {
 		t.Fatal("storetest: Harness.Open is nil")
 	}
-	names := map[string]bool{}
 	for _, g := range groups() {
 		t.Run(g.name, func(t *testing.T) {
 			for _, r := range g.rules {
-				name := g.name + "/" + r.name
-				names[name] = true
-				t.Run(r.name, func(t *testing.T) { runRule(t, h, name, r) })
+				t.Run(r.name, func(t *testing.T) { runRule(t, h, g.name+"/"+r.name, r) })
 			}
 		})
-	}
-	var stale []string
-	for name := range h.KnownBugs {
-		if !names[name] {
-			stale = append(stale, name)
-		}
-	}
-	slices.Sort(stale)
-	for _, name := range stale {
-		t.Errorf("storetest: Harness.KnownBugs names %q, which is no rule of the suite", name)
 	}
 }
 
 func runRule(t *testing.T, h Harness, name string, r rule) {
-	if reason, ok := h.KnownBugs[name]; ok {
-		t.Skipf("storetest: known bug of this store: %s", reason)
-	}
 	switch {
 	case r.needs == needReopen && h.Reopen == nil:
 		t.Skip("storetest: needs Harness.Reopen")
