@@ -66,7 +66,7 @@ func TestRuntime_ApplyBatch_AllOrNothing(t *testing.T) {
 // Ensure that a failed batch commit leaves every key of the batch as it was.
 func TestRuntime_ApplyBatch_FailedCommitChangesNothing(t *testing.T) {
 	e := newEnv(t)
-	fs := &faultStore{Store: e.store}
+	fs := newFaultStore(e.store, nil)
 	rt, err := projection.New(fs, e.bus, counter{})
 	require.NoError(t, err)
 	ctx := ctxT(t)

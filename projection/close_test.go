@@ -14,7 +14,7 @@ import (
 // every call with ErrClosed and ends every subscription.
 func TestRuntime_Close_WaitsThenRefuses(t *testing.T) {
 	e := newEnv(t)
-	fs := &faultStore{Store: e.store, submits: make(chan struct{}, 4)}
+	fs := newFaultStore(e.store, make(chan struct{}, 4))
 	rt, err := projection.New(fs, e.bus, counter{})
 	require.NoError(t, err)
 	ctx := ctxT(t)

@@ -17,7 +17,7 @@ import (
 // that was not committed.
 func TestRuntime_Apply_FailedCommitRollsBackItsLineage(t *testing.T) {
 	e := newEnv(t)
-	fs := &faultStore{Store: e.store, submits: make(chan struct{}, 16)}
+	fs := newFaultStore(e.store, make(chan struct{}, 16))
 	rt, err := projection.New(fs, e.bus, counter{})
 	require.NoError(t, err)
 	ctx := ctxT(t)
@@ -87,7 +87,7 @@ func TestRuntime_Apply_FailedCommitRollsBackItsLineage(t *testing.T) {
 // even though the rebuild would have given the key the version it had.
 func TestRuntime_Rebuild_FailedCommitLeavesNothingToBuildOn(t *testing.T) {
 	e := newEnv(t)
-	fs := &faultStore{Store: e.store, submits: make(chan struct{}, 16)}
+	fs := newFaultStore(e.store, make(chan struct{}, 16))
 	rt, err := projection.New(fs, e.bus, counter{})
 	require.NoError(t, err)
 	ctx := ctxT(t)

@@ -2,13 +2,11 @@ package projection_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/livefold/livefold/store"
+	"github.com/livefold/livefold/store/storetest"
 
 	"github.com/livefold/livefold/boltstore"
 	"github.com/livefold/livefold/projection"
@@ -111,76 +109,27 @@ func next[S, D any](t testing.TB, sub *projection.Subscription[S, D]) projection
 	}
 }
 
-// faultStore wraps a store and makes chosen commits fail: an armed Submit's
-// writes get an impossible Expect, so the real store refuses them in commit
-// order and nothing of them reaches the disk, and the failure is reported as
-// store.ErrCommit. hold makes the next commit's
-// callback wait for release, so that later submissions queue behind it.
+// faultStore is storetest.Faulty with the shorthands these tests use.
 type faultStore struct {
-	store.Store
-	mu      sync.Mutex
-	failing int           // guarded by mu: how many next submissions fail
-	hold    chan struct{} // guarded by mu: when set, the next callback waits for it to close
-	held    chan struct{} // guarded by mu: closed when the held callback started
+	*storetest.Faulty
 	submits chan struct{} // if not nil, receives once per accepted submission
 }
 
-var errInjected = errors.New("injected commit failure")
-
-func (f *faultStore) failNext(n int) {
-	f.mu.Lock()
-	f.failing = n
-	f.mu.Unlock()
+// newFaultStore wraps st; submits, if not nil, receives once per accepted
+// submission.
+func newFaultStore(st store.Store, submits chan struct{}) *faultStore {
+	f := &faultStore{Faulty: storetest.NewFaulty(st), submits: submits}
+	if submits != nil {
+		f.NotifySubmit(submits)
+	}
+	return f
 }
+
+var errInjected = storetest.ErrInjected
+
+// failNext makes the next n submissions fail with store.ErrCommit.
+func (f *faultStore) failNext(n int) { f.FailNext(n) }
 
 // holdNext makes the next submission's callback block until the returned
 // release is called; started is closed once the callback is blocking.
-func (f *faultStore) holdNext() (started <-chan struct{}, release func()) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.hold, f.held = make(chan struct{}), make(chan struct{})
-	h := f.hold
-	var once sync.Once
-	return f.held, func() { once.Do(func() { close(h) }) }
-}
-
-func (f *faultStore) Submit(ctx context.Context, writes []store.Write, done func(error)) error {
-	f.mu.Lock()
-	fail := f.failing > 0
-	if fail {
-		f.failing--
-		ws := make([]store.Write, len(writes))
-		copy(ws, writes)
-		for i := range ws {
-			ws[i].Expect, ws[i].Force = 1<<62, false
-		}
-		writes = ws
-	}
-	hold, held := f.hold, f.held
-	f.hold, f.held = nil, nil
-	f.mu.Unlock()
-	inner := done
-	if fail {
-		inner = func(err error) {
-			if err != nil && errors.Is(err, store.ErrConflict) {
-				// The impossible Expect kept the writes out; report what
-				// is simulated, a commit that failed as a whole.
-				err = fmt.Errorf("%w: %w", store.ErrCommit, errInjected)
-			}
-			done(err)
-		}
-	}
-	if hold != nil {
-		wrapped := inner
-		inner = func(err error) {
-			close(held)
-			<-hold
-			wrapped(err)
-		}
-	}
-	err := f.Store.Submit(ctx, writes, inner)
-	if err == nil && f.submits != nil {
-		f.submits <- struct{}{}
-	}
-	return err
-}
+func (f *faultStore) holdNext() (started <-chan struct{}, release func()) { return f.HoldNext() }

@@ -195,7 +195,7 @@ func TestRuntime_Apply_RedeliveryIsExactlyOnce(t *testing.T) {
 func TestRuntime_Apply_DuplicateOfEventInFlight(t *testing.T) {
 	for _, commitFails := range []bool{false, true} {
 		e := newEnv(t)
-		fs := &faultStore{Store: e.store, submits: make(chan struct{}, 8)}
+		fs := newFaultStore(e.store, make(chan struct{}, 8))
 		rt := newPositioned(t, fs)
 		ctx := ctxT(t)
 		_, err := rt.Apply(ctx, posEvent{"s", 1, 1})

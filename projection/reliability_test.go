@@ -517,7 +517,7 @@ func TestRuntime_Rebuild_CancelledMidwayChangesNothing(t *testing.T) {
 // nothing changed, no hang.
 func TestRuntime_Apply_CancelledWaitingForQueueRoom(t *testing.T) {
 	e := newEnv(t, boltstore.WithQueueSize(1))
-	fs := &faultStore{Store: e.store, submits: make(chan struct{}, 4)}
+	fs := newFaultStore(e.store, make(chan struct{}, 4))
 	rt, err := projection.New(fs, e.bus, counter{})
 	require.NoError(t, err)
 	ctx := ctxT(t)

@@ -428,7 +428,7 @@ func TestRuntime_Verify_HealthyWrappedAndUnsupported(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, damaged)
 
-	wrapped, err := projection.New(&faultStore{Store: e.store}, nil, counter{})
+	wrapped, err := projection.New(newFaultStore(e.store, nil), nil, counter{})
 	require.NoError(t, err)
 	damaged, err = wrapped.Verify(ctx)
 	require.NoError(t, err)

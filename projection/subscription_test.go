@@ -368,7 +368,7 @@ func TestRuntime_Subscribe_Ending(t *testing.T) {
 // state.
 func TestRuntime_Subscribe_ArrivesDuringCommitWithoutHistory(t *testing.T) {
 	e := newEnv(t)
-	fs := &faultStore{Store: e.store, submits: make(chan struct{}, 4)}
+	fs := newFaultStore(e.store, make(chan struct{}, 4))
 	rt, err := projection.New(fs, e.bus, counter{}, projection.WithHistory(0))
 	require.NoError(t, err)
 	ctx := ctxT(t)
