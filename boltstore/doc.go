@@ -57,8 +57,17 @@
 // starts over, so the leftovers of older, longer generations are never
 // replayed. WithoutWAL commits every batch as a bbolt transaction instead;
 // WithMaxSize implies it, because bbolt enforces the limit per transaction.
-// Tools that read the file alone (cmd/livefold) see what the last checkpoint
-// wrote: after a crash, open the store once to fold the log in.
+// Tools that read the file with bbolt alone see what the last checkpoint
+// wrote; LogRecords reports how many writes Open found in a leftover log.
+//
+// # Read-only
+//
+// WithReadOnly opens an existing file for tools (cmd/livefold): bbolt's
+// shared lock, so it fails with ErrLocked while a writer holds the file and
+// keeps writers out while it is open; no committer; Submit and Commit return
+// ErrReadOnly. A leftover log is read into memory, never folded into the
+// file, so reads see every acknowledged commit while the file and the log
+// stay byte for byte as they were.
 //
 // # Concurrency and back-pressure
 //

@@ -53,6 +53,9 @@ func TestStore_Open_ReplaysLogAfterCrash(t *testing.T) {
 	}
 
 	c := openPath(t, crashCopy(t, s))
+	if got := c.LogRecords(); got != 7 {
+		t.Errorf("LogRecords = %d; want the 7 writes of the log", got)
+	}
 	want := map[string]string{"k0": "v0b", "k2": "v2", "k3": "v3", "k4": "v4"}
 	for k, v := range want {
 		r, ok := mustGet(t, c, "p", k)

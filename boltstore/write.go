@@ -27,8 +27,9 @@ type request struct {
 //
 // Validation errors (store.ErrInvalidName, store.ErrInvalidKey, store.ErrInvalidRecord, also
 // for a request larger than store.MaxRequestBytes, store.ErrDuplicateWrite, naming bucket
-// and key), store.ErrClosed, ErrReentrant and
-// ctx's error are returned synchronously, and then done is not called. Submit
+// and key), store.ErrClosed, ErrReadOnly (a Store opened WithReadOnly),
+// ErrReentrant and ctx's error are returned synchronously, and then done is
+// not called. Submit
 // blocks only while the queue is full, until ctx ends or Close begins.
 //
 // Once Submit returned nil, done (if non-nil) is called exactly once, on the
@@ -90,6 +91,9 @@ func (s *Store) enqueue(ctx context.Context, req request) error {
 	defer s.sendMu.RUnlock()
 	if s.closed {
 		return store.ErrClosed
+	}
+	if s.readOnly {
+		return ErrReadOnly
 	}
 	select {
 	case s.queue <- req:
