@@ -85,7 +85,7 @@ const scanChunk = 256
 // Scan walks bucket in key order and yields each record with a nil error, or,
 // for a damaged record, its key with an error satisfying errors.Is(err,
 // store.ErrCorrupt), and continues. An absent bucket yields nothing. A failure to
-// read at all (store.ErrClosed, store.ErrInvalidName, ErrReentrant, store.ErrCommit when the
+// read at all (store.ErrClosed, store.ErrInvalidName, store.ErrCommit when the
 // write-ahead log cannot be folded into the file first, ctx's error, checked
 // before every record) is yielded once as the last element. Each yielded
 // store.Record.State is a fresh copy owned by the caller.
@@ -226,8 +226,8 @@ func walkMerged[T any](s *Store, ctx context.Context, bucket string, log []overl
 }
 
 // Buckets lists every bucket in name order with its size, after folding the
-// write-ahead log into the file. Errors: store.ErrClosed, ErrReentrant (from inside
-// a done callback), store.ErrCommit (the log could not be folded in), ctx's error.
+// write-ahead log into the file. Errors: store.ErrClosed, store.ErrCommit (the
+// log could not be folded in), ctx's error.
 //
 // Keys counts the records of the file and of the log. Bytes and InUse
 // describe the file's pages: records still only in the log (always, for a
@@ -291,7 +291,7 @@ func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
 // Verify reads every record of every bucket, of the file in one read
 // transaction and of the log, and returns one store.CorruptError per damaged
 // record, in bucket and key order. The error is for failing to read at all
-// (store.ErrClosed, ErrReentrant, store.ErrCommit, ctx's error, as for
+// (store.ErrClosed, store.ErrCommit, ctx's error, as for
 // Buckets). It first folds the write-ahead log into the file. Verify checks
 // records, not bbolt's page structure (see bbolt's own check command).
 func (s *Store) Verify(ctx context.Context) ([]store.CorruptError, error) {

@@ -57,12 +57,6 @@ type Store struct {
 	logRecords int
 	readOnly   bool
 
-	// committerID is the committer's goroutine id, written before the
-	// committer runs its first callback; inCallback is true while it runs
-	// callbacks. Together they detect calls from inside done.
-	committerID atomic.Uint64
-	inCallback  atomic.Bool
-
 	// waiters pools the result channels of Commit (chan error, capacity 1).
 	waiters sync.Pool
 
@@ -152,14 +146,11 @@ func (s *Store) LogRecords() int { return s.logRecords }
 // closes the file (a read-only Store only closes the file). Submits waiting for queue space when Close begins return
 // store.ErrClosed; every other method called after Close began returns store.ErrClosed.
 //
-// Close waits for read transactions in progress to end. Called from inside a
-// done callback it returns
-// ErrReentrant and does nothing. A second call returns nil; concurrent calls
-// wait for the first to finish.
+// Close waits for read transactions in progress to end, and for the done
+// callback running, if any: called from inside a done callback it never
+// returns (see Submit). A second call returns nil; concurrent calls wait for
+// the first to finish.
 func (s *Store) Close() error {
-	if s.onCommitter() {
-		return ErrReentrant
-	}
 	first := false
 	s.closeOnce.Do(func() {
 		first = true
@@ -255,9 +246,6 @@ func (s *Store) closeLog() error {
 func (s *Store) flush(ctx context.Context) error {
 	if s.wal == nil {
 		return nil
-	}
-	if s.onCommitter() {
-		return ErrReentrant
 	}
 	ch := s.waiters.Get().(chan error)
 	if err := s.enqueue(ctx, request{checkpoint: true, wait: ch}); err != nil {
