@@ -64,7 +64,6 @@ func newCommitter(s *Store) *committer {
 // company.
 func (c *committer) run() {
 	defer close(c.s.stopped)
-	c.s.committerID.Store(goid())
 	for {
 		req, ok := <-c.s.queue
 		if !ok {
@@ -262,8 +261,6 @@ func (c *committer) fail(cause error, writes int) {
 func (c *committer) complete() {
 	// Counted first, so that a caller whose callback ran sees it in Stats.
 	c.s.stats.requests.Add(uint64(len(c.batch)))
-	c.s.inCallback.Store(true)
-	defer c.s.inCallback.Store(false)
 	for i := range c.batch {
 		req := &c.batch[i]
 		switch {

@@ -2,9 +2,9 @@ package boltstore
 
 import (
 	"bytes"
-	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -167,7 +167,7 @@ func (c *committer) current(w *store.Write) (e overlayEntry, reqErr, txErr error
 	if e, ok := c.wal.pending[k]; ok {
 		return e, nil, nil
 	}
-	if e, ok := c.s.overlay.lookup(k); ok {
+	if e, ok := c.s.overlay.lookup(w.Bucket, w.Key); ok {
 		return e, nil, nil
 	}
 	b, err := c.readBucket(w.Bucket)
@@ -241,27 +241,30 @@ func (c *committer) checkpoint() error {
 		return c.restartLog()
 	}
 	start := time.Now()
-	keys := make([]bucketKey, 0, len(o.m))
-	for k := range o.m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b bucketKey) int {
-		return cmp.Or(cmp.Compare(a.bucket, b.bucket), cmp.Compare(a.key, b.key))
-	})
 	err := applyToDB(c.s.db, func(yield func(bucket, key string, del bool, value []byte) error) error {
-		for _, k := range keys {
-			e := o.m[k]
-			if err := yield(k.bucket, k.key, !e.present, e.value); err != nil {
-				return err
+		var keys []string
+		for _, bucket := range slices.Sorted(maps.Keys(o.m)) {
+			b := o.m[bucket]
+			keys = slices.AppendSeq(keys[:0], maps.Keys(b))
+			slices.Sort(keys)
+			for _, k := range keys {
+				e := b[k]
+				if err := yield(bucket, k, !e.present, e.value); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
 	if err != nil {
+		records := 0
+		for _, b := range o.m {
+			records += len(b)
+		}
 		c.s.stats.failedCheckpoints.Add(1)
 		c.wal.retryAt = c.s.wal.off + int64(c.s.cfg.walSize)
 		c.s.cfg.logger.Error("boltstore: checkpoint failed; the log keeps every commit",
-			"path", c.s.path, "records", len(keys), "err", err)
+			"path", c.s.path, "records", records, "err", err)
 		return fmt.Errorf("%w: checkpoint: %w", store.ErrCommit, err)
 	}
 	o.clear()

@@ -57,8 +57,17 @@
 // starts over, so the leftovers of older, longer generations are never
 // replayed. WithoutWAL commits every batch as a bbolt transaction instead;
 // WithMaxSize implies it, because bbolt enforces the limit per transaction.
-// Tools that read the file alone (cmd/livefold) see what the last checkpoint
-// wrote: after a crash, open the store once to fold the log in.
+// Tools that read the file with bbolt alone see what the last checkpoint
+// wrote; LogRecords reports how many writes Open found in a leftover log.
+//
+// # Read-only
+//
+// WithReadOnly opens an existing file for tools (cmd/livefold): bbolt's
+// shared lock, so it fails with ErrLocked while a writer holds the file and
+// keeps writers out while it is open; no committer; Submit and Commit return
+// ErrReadOnly. A leftover log is read into memory, never folded into the
+// file, so reads see every acknowledged commit while the file and the log
+// stay byte for byte as they were.
 //
 // # Concurrency and back-pressure
 //
@@ -88,11 +97,15 @@
 //
 // # Caveats
 //
-// Done callbacks run on the committer goroutine: they must be quick, as the
-// next batch waits for them. Commit and Close return ErrReentrant there;
-// Submit works while the queue has room and returns ErrReentrant rather than
-// wait when it is full. A panicking callback is recovered and logged
-// (WithLogger).
+// Done callbacks run on the committer goroutine, which commits every
+// request: while one runs, nothing commits. A callback must be quick and
+// must not wait for the Store. Commit, Close, Scan, Keys, Buckets and Verify
+// wait for the committer, and so does a Submit that finds the queue full:
+// called from inside done, or from a goroutine done waits for, they deadlock
+// the Store, which does not detect it. Hand slow work and such calls to a
+// goroutine of your own. A Submit that finds room in the queue returns at
+// once, and its request commits in a later batch. A panicking callback is
+// recovered and logged (WithLogger).
 //
 // Without the write-ahead log (WithoutWAL), bbolt makes a transaction's
 // records visible to readers when it writes its meta page, just before the

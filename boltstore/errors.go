@@ -2,6 +2,9 @@ package boltstore
 
 import (
 	"errors"
+	"fmt"
+
+	"github.com/livefold/livefold/store"
 )
 
 // ErrLocked is returned by Open when another process or Store holds the
@@ -14,7 +17,6 @@ import (
 // *store.ConflictError and *store.CorruptError with errors.As.
 var ErrLocked = errors.New("boltstore: file locked by another process or store")
 
-// ErrReentrant is returned by Commit and Close called from inside a done
-// callback, and by Submit called there when the queue is full: waiting
-// would wait for the committer that runs the callback.
-var ErrReentrant = errors.New("boltstore: called from inside a done callback")
+// ErrReadOnly is returned by Submit and Commit of a Store opened with
+// WithReadOnly. It satisfies errors.Is(err, store.ErrUnsupported).
+var ErrReadOnly = fmt.Errorf("boltstore: read-only store: %w", store.ErrUnsupported)

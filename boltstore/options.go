@@ -26,6 +26,7 @@ type config struct {
 	logger          *slog.Logger
 	noWAL           bool
 	walSize         int
+	readOnly        bool
 }
 
 func defaultConfig() config {
@@ -111,3 +112,20 @@ func WithLogger(l *slog.Logger) Option {
 // full, which is the store's back-pressure; a larger queue absorbs bursts at
 // the cost of memory held by queued requests.
 func WithQueueSize(n int) Option { return func(c *config) { c.queueSize = max(n, 1) } }
+
+// WithReadOnly makes Open open an existing file for reading only, for tools
+// that inspect a store: the file and its write-ahead log are never written,
+// created, truncated or removed.
+//
+// bbolt takes a shared lock on the file, so Open fails with ErrLocked while a
+// writing Store (in this or another process) holds it, and a writing Store
+// cannot open the file while a read-only one has it open: close read-only
+// stores promptly. A missing file is an error wrapping fs.ErrNotExist.
+//
+// The complete frames of a log left beside the file by a Store that stopped
+// without Close are read into memory and never folded into the file: Get,
+// Scan, Keys, Buckets and Verify see every commit that Store acknowledged,
+// as it would have served them, and LogRecords says how many writes the log
+// held. Submit and Commit return an error wrapping ErrReadOnly. Options about
+// writing (WithNoSync, WithoutWAL, WithMaxSize, ...) are ignored.
+func WithReadOnly() Option { return func(c *config) { c.readOnly = true } }

@@ -1,6 +1,11 @@
 package boltstore
 
-import "sync"
+import (
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+)
 
 // bucketKey names one record.
 type bucketKey struct{ bucket, key string }
@@ -15,27 +20,37 @@ type overlayEntry struct {
 }
 
 // overlay holds the records committed to the log since the last checkpoint,
-// newest value per key. The committer writes it; readers consult it before
-// the database file.
+// newest value per key, by bucket and key: a walk of one bucket finds its
+// records without looking at the others'. The committer writes it; readers
+// consult it before the database file.
+//
+// A value is a slice of the frame that logged it, and frames are never
+// modified once logged, so a value read under the lock stays valid after
+// it, also once a checkpoint dropped it from the overlay.
 type overlay struct {
-	mu sync.RWMutex // guards m
-	m  map[bucketKey]overlayEntry
+	mu sync.RWMutex // guards m; the committer, its only writer, reads it without
+	m  map[string]map[string]overlayEntry
+}
+
+func newOverlay() *overlay {
+	return &overlay{m: make(map[string]map[string]overlayEntry)}
 }
 
 func (o *overlay) get(bucket, key string) (overlayEntry, bool) {
 	o.mu.RLock()
-	e, ok := o.m[bucketKey{bucket, key}]
+	e, ok := o.m[bucket][key]
 	o.mu.RUnlock()
 	return e, ok
 }
 
 // lookup is get for the committer, the only writer, which needs no lock to
 // read.
-func (o *overlay) lookup(k bucketKey) (overlayEntry, bool) {
-	e, ok := o.m[k]
+func (o *overlay) lookup(bucket, key string) (overlayEntry, bool) {
+	e, ok := o.m[bucket][key]
 	return e, ok
 }
 
+// set records the writes of a frame just logged.
 func (o *overlay) set(entries []pendingWrite, frame []byte) {
 	o.mu.Lock()
 	for i := range entries {
@@ -44,15 +59,85 @@ func (o *overlay) set(entries []pendingWrite, frame []byte) {
 		if p.present {
 			e.value = frame[p.valStart:p.valEnd:p.valEnd]
 		}
-		o.m[p.k] = e
+		o.putLocked(p.k.bucket, p.k.key, e)
 	}
 	o.mu.Unlock()
+}
+
+// replay records the writes of a log read back at Open, in log order, so
+// that the newest write of each key wins.
+func (o *overlay) replay(writes []walWrite) {
+	o.mu.Lock()
+	for _, w := range writes {
+		e := overlayEntry{present: !w.delete}
+		if e.present {
+			e.value = w.value
+			// A value that fails to decode is reported by the reads that
+			// meet it; its version and stamp matter only to a committer.
+			if r, err := DecodeRecord(w.value); err == nil {
+				e.version, e.stamp = r.Version, r.Stamp
+			}
+		}
+		o.putLocked(w.bucket, w.key, e)
+	}
+	o.mu.Unlock()
+}
+
+func (o *overlay) putLocked(bucket, key string, e overlayEntry) {
+	b := o.m[bucket]
+	if b == nil {
+		b = make(map[string]overlayEntry)
+		o.m[bucket] = b
+	}
+	b[key] = e
 }
 
 func (o *overlay) clear() {
 	o.mu.Lock()
 	clear(o.m)
 	o.mu.Unlock()
+}
+
+// overlayItem is one entry of a bucket's overlay, with its key.
+type overlayItem struct {
+	key string
+	overlayEntry
+}
+
+// sorted returns a copy of bucket's entries in key order; with values false
+// it leaves out the encoded records, so that the copy does not keep the
+// frames they are in alive. A nil overlay has no entries.
+func (o *overlay) sorted(bucket string, values bool) []overlayItem {
+	if o == nil {
+		return nil
+	}
+	o.mu.RLock()
+	b := o.m[bucket]
+	items := make([]overlayItem, 0, len(b))
+	for k, e := range b {
+		if !values {
+			e.value = nil
+		}
+		items = append(items, overlayItem{key: k, overlayEntry: e})
+	}
+	o.mu.RUnlock()
+	slices.SortFunc(items, func(a, b overlayItem) int { return strings.Compare(a.key, b.key) })
+	return items
+}
+
+// snapshot returns a copy of every entry, by bucket and key. A nil overlay
+// has no entries.
+func (o *overlay) snapshot() map[string]map[string]overlayEntry {
+	if o == nil {
+		return nil
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	m := make(map[string]map[string]overlayEntry, len(o.m))
+	for bucket, b := range o.m {
+		m[bucket] = maps.Clone(b)
+	}
+	return m
 }
 
 // pendingWrite is a write accepted into the frame being built.

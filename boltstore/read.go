@@ -2,12 +2,14 @@ package boltstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
+	"iter"
+	"slices"
+	"strings"
 
 	"github.com/livefold/livefold/store"
-
-	"iter"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -77,13 +79,13 @@ func (s *Store) Get(ctx context.Context, bucket, key string) (store.Record, bool
 	return rec, found, nil
 }
 
-// scanChunk is how many records Scan reads per read transaction.
+// scanChunk is how many records Scan and Keys yield per read transaction.
 const scanChunk = 256
 
 // Scan walks bucket in key order and yields each record with a nil error, or,
 // for a damaged record, its key with an error satisfying errors.Is(err,
 // store.ErrCorrupt), and continues. An absent bucket yields nothing. A failure to
-// read at all (store.ErrClosed, store.ErrInvalidName, ErrReentrant, store.ErrCommit when the
+// read at all (store.ErrClosed, store.ErrInvalidName, store.ErrCommit when the
 // write-ahead log cannot be folded into the file first, ctx's error, checked
 // before every record) is yielded once as the last element. Each yielded
 // store.Record.State is a fresh copy owned by the caller.
@@ -97,6 +99,21 @@ func (s *Store) Scan(ctx context.Context, bucket string) iter.Seq2[store.KeyReco
 		kr  store.KeyRecord
 		err error
 	}
+	fromFile := func(k, v []byte) item {
+		key := string(k)
+		r, err := decodeAt(v, bucket, key)
+		if err == nil {
+			r.State = bytes.Clone(r.State) // bbolt's bytes are valid only inside the transaction
+		}
+		return item{store.KeyRecord{Key: key, Record: r}, err}
+	}
+	fromLog := func(it *overlayItem) item {
+		r, err := decodeAt(it.value, bucket, it.key)
+		if err == nil {
+			r.State = bytes.Clone(r.State) // the log's bytes stay with the store
+		}
+		return item{store.KeyRecord{Key: it.key, Record: r}, err}
+	}
 	return func(yield func(store.KeyRecord, error) bool) {
 		if err := validBucketKey(bucket, "-"); err != nil {
 			yield(store.KeyRecord{}, err)
@@ -106,60 +123,120 @@ func (s *Store) Scan(ctx context.Context, bucket string) iter.Seq2[store.KeyReco
 			yield(store.KeyRecord{}, err)
 			return
 		}
-		var after []byte // the last key yielded
-		chunk := make([]item, 0, scanChunk)
-		for {
-			chunk = chunk[:0]
-			err := s.view(ctx, func(tx *bolt.Tx) error {
-				b := tx.Bucket([]byte(bucket))
-				if b == nil {
-					return nil
+		err := walkMerged(s, ctx, bucket, s.overlay.sorted(bucket, true), fromFile, fromLog,
+			func(it item) bool { return yield(it.kr, it.err) })
+		if err != nil {
+			yield(store.KeyRecord{}, err)
+		}
+	}
+}
+
+// Keys yields every key of bucket in key order, damaged records included,
+// without decoding or copying any state; see store.Store. It sees what Scan
+// sees, reads in chunks as Scan does and holds no transaction while the loop
+// body runs. A failure to read at all (as for Scan) is yielded once as the
+// last element, with an empty key.
+func (s *Store) Keys(ctx context.Context, bucket string) iter.Seq2[string, error] {
+	fromFile := func(k, _ []byte) string { return string(k) }
+	fromLog := func(it *overlayItem) string { return it.key }
+	return func(yield func(string, error) bool) {
+		if err := validBucketKey(bucket, "-"); err != nil {
+			yield("", err)
+			return
+		}
+		if err := s.flush(ctx); err != nil {
+			yield("", err)
+			return
+		}
+		err := walkMerged(s, ctx, bucket, s.overlay.sorted(bucket, false), fromFile, fromLog,
+			func(k string) bool { return yield(k, nil) })
+		if err != nil {
+			yield("", err)
+		}
+	}
+}
+
+// walkMerged walks bucket in key order, merging the file's records with log,
+// the log's records (the overlay's, in key order) that the file lacks: a log
+// record shadows the file's record of its key, and a logged delete hides it.
+// It turns each record into an item with fromFile or fromLog and hands it to
+// yield until yield returns false. It reads scanChunk items per read
+// transaction and calls yield outside any, so yield may call the Store. The
+// error is a failure to read (store.ErrClosed, ctx's error); walkMerged
+// returns nil when the walk ended or yield stopped it.
+//
+// log is taken before the first transaction begins and not refreshed, so
+// every commit reported before the walk began is in log or in every file
+// transaction: a checkpoint copies records into the file before it drops them
+// from the overlay. A record committed later may show in its newer version
+// (from the file), or not at all; a record of log shows as log has it even
+// when a later checkpoint put a newer version into the file.
+func walkMerged[T any](s *Store, ctx context.Context, bucket string, log []overlayItem,
+	fromFile func(k, v []byte) T, fromLog func(*overlayItem) T, yield func(T) bool) error {
+	name := []byte(bucket)
+	chunk := make([]T, 0, scanChunk)
+	var after []byte // the last key walked past, nil before the first
+	for {
+		chunk = chunk[:0]
+		err := s.view(ctx, func(tx *bolt.Tx) error {
+			var c *bolt.Cursor
+			var k, v []byte
+			if b := tx.Bucket(name); b != nil {
+				c = b.Cursor()
+				if after == nil {
+					k, v = c.First()
+				} else if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+					k, v = c.Next()
 				}
-				c := b.Cursor()
-				k, v := c.First()
-				if after != nil {
-					if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
-						k, v = c.Next()
-					}
+			}
+			for len(chunk) < scanChunk && (k != nil || len(log) > 0) {
+				if err := ctx.Err(); err != nil {
+					return err
 				}
-				for ; k != nil && len(chunk) < scanChunk; k, v = c.Next() {
-					if err := ctx.Err(); err != nil {
-						return err
+				if len(log) > 0 && (k == nil || log[0].key <= string(k)) {
+					it := &log[0]
+					log = log[1:]
+					if k != nil && it.key == string(k) {
+						k, v = c.Next() // shadowed
 					}
-					r, err := decodeAt(v, bucket, string(k))
-					it := item{kr: store.KeyRecord{Key: string(k)}, err: err}
-					if err == nil {
-						r.State = bytes.Clone(r.State) // bbolt's bytes are valid only inside the transaction
-						it.kr.Record = r
+					after = append(after[:0], it.key...)
+					if it.present {
+						chunk = append(chunk, fromLog(it))
 					}
-					chunk = append(chunk, it)
+					continue
 				}
+				chunk = append(chunk, fromFile(k, v))
+				after = append(after[:0], k...)
+				k, v = c.Next()
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, it := range chunk {
+			if !yield(it) {
 				return nil
-			})
-			if err != nil {
-				yield(store.KeyRecord{}, err)
-				return
 			}
-			for _, it := range chunk {
-				if !yield(it.kr, it.err) {
-					return
-				}
-			}
-			if len(chunk) < scanChunk {
-				return
-			}
-			after = []byte(chunk[len(chunk)-1].kr.Key)
+		}
+		if len(chunk) < scanChunk {
+			return nil
 		}
 	}
 }
 
 // Buckets lists every bucket in name order with its size, after folding the
-// write-ahead log into the file. Errors: store.ErrClosed, ErrReentrant (from inside
-// a done callback), store.ErrCommit (the log could not be folded in), ctx's error.
+// write-ahead log into the file. Errors: store.ErrClosed, store.ErrCommit (the
+// log could not be folded in), ctx's error.
+//
+// Keys counts the records of the file and of the log. Bytes and InUse
+// describe the file's pages: records still only in the log (always, for a
+// read-only Store) take none, and a bucket only the log has shows 0 for both.
 func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
 	if err := s.flush(ctx); err != nil {
 		return nil, err
 	}
+	log := s.overlay.snapshot() // before the transaction, as in walkMerged
 	var out []BucketInfo
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
@@ -167,44 +244,81 @@ func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
 				return err
 			}
 			st := b.Stats()
-			out = append(out, BucketInfo{
+			info := BucketInfo{
 				Name:  string(name),
 				Keys:  st.KeyN,
 				Bytes: int64(st.BranchAlloc + st.LeafAlloc + st.InlineBucketInuse),
 				InUse: int64(st.BranchInuse + st.LeafInuse + st.InlineBucketInuse),
-			})
+			}
+			if entries := log[info.Name]; len(entries) > 0 {
+				c := b.Cursor()
+				for key, e := range entries {
+					k, _ := c.Seek([]byte(key))
+					inFile := k != nil && string(k) == key
+					switch {
+					case e.present && !inFile:
+						info.Keys++
+					case !e.present && inFile:
+						info.Keys--
+					}
+				}
+				delete(log, info.Name)
+			}
+			out = append(out, info)
 			return nil
 		})
 	})
 	if err != nil {
 		return nil, err
 	}
+	// Buckets only the log has; a checkpoint creates a bucket for a put,
+	// not for a delete.
+	for name, entries := range log {
+		n := 0
+		for _, e := range entries {
+			if e.present {
+				n++
+			}
+		}
+		if n > 0 {
+			out = append(out, BucketInfo{Name: name, Keys: n})
+		}
+	}
+	slices.SortFunc(out, func(a, b BucketInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
-// Verify reads every record of every bucket in one read transaction and
-// returns one store.CorruptError per damaged record, in bucket and key order. The
-// error is for failing to read at all (store.ErrClosed, ErrReentrant, store.ErrCommit,
-// ctx's error, as for Buckets). It first folds the write-ahead log into the
-// file. Verify checks records, not bbolt's page structure (see bbolt's own
-// check command).
+// Verify reads every record of every bucket, of the file in one read
+// transaction and of the log, and returns one store.CorruptError per damaged
+// record, in bucket and key order. The error is for failing to read at all
+// (store.ErrClosed, store.ErrCommit, ctx's error, as for
+// Buckets). It first folds the write-ahead log into the file. Verify checks
+// records, not bbolt's page structure (see bbolt's own check command).
 func (s *Store) Verify(ctx context.Context) ([]store.CorruptError, error) {
 	if err := s.flush(ctx); err != nil {
 		return nil, err
 	}
+	log := s.overlay.snapshot() // before the transaction, as in walkMerged
 	var bad []store.CorruptError
+	report := func(err error) {
+		var ce *store.CorruptError
+		if errors.As(err, &ce) {
+			bad = append(bad, *ce)
+		}
+	}
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			entries := log[string(name)]
 			c := b.Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
+				if _, shadowed := entries[string(k)]; shadowed {
+					continue // verified below, as the log has it
+				}
 				if _, err := decodeAt(v, string(name), string(k)); err != nil {
-					var ce *store.CorruptError
-					if errors.As(err, &ce) {
-						bad = append(bad, *ce)
-					}
+					report(err)
 				}
 			}
 			return nil
@@ -213,6 +327,18 @@ func (s *Store) Verify(ctx context.Context) ([]store.CorruptError, error) {
 	if err != nil {
 		return nil, err
 	}
+	for bucket, entries := range log {
+		for key, e := range entries {
+			if e.present {
+				if _, err := decodeAt(e.value, bucket, key); err != nil {
+					report(err)
+				}
+			}
+		}
+	}
+	slices.SortFunc(bad, func(a, b store.CorruptError) int {
+		return cmp.Or(strings.Compare(a.Bucket, b.Bucket), strings.Compare(a.Key, b.Key))
+	})
 	return bad, nil
 }
 
@@ -242,20 +368,4 @@ func decodeAt(v []byte, bucket, key string) (store.Record, error) {
 		return store.Record{}, store.Located(err, bucket, key)
 	}
 	return r, nil
-}
-
-// Keys yields every key of bucket that holds a record, in key order; see
-// store.Store.
-func (s *Store) Keys(ctx context.Context, bucket string) iter.Seq2[string, error] {
-	return func(yield func(string, error) bool) {
-		for kr, err := range s.Scan(ctx, bucket) {
-			if err != nil && !errors.Is(err, store.ErrCorrupt) {
-				yield("", err)
-				return
-			}
-			if !yield(kr.Key, nil) {
-				return
-			}
-		}
-	}
 }

@@ -51,12 +51,11 @@ type Store struct {
 	// finalCheckpoint is the committer's last checkpoint, written before
 	// stopped is closed.
 	finalCheckpoint error
-
-	// committerID is the committer's goroutine id, written before the
-	// committer runs its first callback; inCallback is true while it runs
-	// callbacks. Together they detect calls from inside done.
-	committerID atomic.Uint64
-	inCallback  atomic.Bool
+	// logRecords is the number of writes in the log Open found; readOnly is
+	// set by WithReadOnly, and then there is no committer (queue and
+	// stopped are nil). Both are written before Open returns.
+	logRecords int
+	readOnly   bool
 
 	// waiters pools the result channels of Commit (chan error, capacity 1).
 	waiters sync.Pool
@@ -65,24 +64,24 @@ type Store struct {
 }
 
 // Open opens or creates the bbolt file at path (created with mode 0600) and
-// starts the Store's committer goroutine, which Close stops.
+// starts the Store's committer goroutine, which Close stops. With
+// WithReadOnly it opens an existing file for reading only and starts no
+// goroutine.
 //
-// The file is locked for exclusive use. If another process or Store holds the
-// lock for longer than the open timeout (WithOpenTimeout), Open returns an
-// error wrapping ErrLocked instead of waiting indefinitely.
+// The file is locked for exclusive use (shared with other read-only stores
+// under WithReadOnly). If another process or Store holds the lock for longer
+// than the open timeout (WithOpenTimeout), Open returns an error wrapping
+// ErrLocked instead of waiting indefinitely.
 func Open(path string, opts ...Option) (*Store, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
-	timeout := cfg.openTimeout
-	if timeout <= 0 {
-		// bbolt treats 0 as "wait for ever"; any positive value below its
-		// 50ms poll interval makes it try exactly once.
-		timeout = time.Nanosecond
+	if cfg.readOnly {
+		return openReadOnly(path, cfg)
 	}
 	db, err := bolt.Open(path, fileMode, &bolt.Options{
-		Timeout:         timeout,
+		Timeout:         lockTimeout(cfg.openTimeout),
 		NoSync:          cfg.noSync,
 		NoFreelistSync:  cfg.noFreelistSync,
 		MaxSize:         cfg.maxSize,
@@ -95,14 +94,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	s := &Store{
-		db:      db,
-		path:    path,
-		cfg:     cfg,
-		queue:   make(chan request, cfg.queueSize),
-		closing: make(chan struct{}),
-		stopped: make(chan struct{}),
-	}
+	s := newStore(db, path, cfg)
+	s.queue = make(chan request, cfg.queueSize)
+	s.stopped = make(chan struct{})
 	// A log left by a store that stopped without Close is replayed whatever
 	// this store's mode: a store without a log would otherwise miss commits
 	// that were acknowledged, and a later store with one would replay them
@@ -111,28 +105,52 @@ func Open(path string, opts ...Option) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s.waiters.New = func() any { return make(chan error, 1) }
 	c := newCommitter(s)
 	go c.run()
 	return s, nil
 }
 
+// newStore returns a Store of the open db without a committer.
+func newStore(db *bolt.DB, path string, cfg config) *Store {
+	s := &Store{db: db, path: path, cfg: cfg, closing: make(chan struct{})}
+	s.waiters.New = func() any { return make(chan error, 1) }
+	return s
+}
+
+// lockTimeout turns WithOpenTimeout's d into bbolt's Timeout, which treats
+// 0 as "wait for ever": any positive value below its 50ms poll interval makes
+// it try exactly once.
+func lockTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return time.Nanosecond
+	}
+	return d
+}
+
 // Path returns the path the Store was opened with.
 func (s *Store) Path() string { return s.path }
 
+// LogRecords returns how many writes the complete frames of the write-ahead
+// log held when Open found it beside the file: commits a Store acknowledged
+// before it stopped without Close, which the file alone may lack. 0 means
+// there was no log or nothing in it (a clean Close removes it). A key
+// written by several commits counts once per write.
+//
+// A writable Store folded those writes into the file during Open; a
+// read-only one (WithReadOnly) serves them from memory and leaves the file
+// without them. The value never changes after Open.
+func (s *Store) LogRecords() int { return s.logRecords }
+
 // Close stops accepting requests, waits until every request accepted before it
 // committed or failed and its done callback ran, stops the committer and
-// closes the file. Submits waiting for queue space when Close begins return
+// closes the file (a read-only Store only closes the file). Submits waiting for queue space when Close begins return
 // store.ErrClosed; every other method called after Close began returns store.ErrClosed.
 //
-// Close waits for read transactions in progress to end. Called from inside a
-// done callback it returns
-// ErrReentrant and does nothing. A second call returns nil; concurrent calls
-// wait for the first to finish.
+// Close waits for read transactions in progress to end, and for the done
+// callback running, if any: called from inside a done callback it never
+// returns (see Submit). A second call returns nil; concurrent calls wait for
+// the first to finish.
 func (s *Store) Close() error {
-	if s.onCommitter() {
-		return ErrReentrant
-	}
 	first := false
 	s.closeOnce.Do(func() {
 		first = true
@@ -141,10 +159,13 @@ func (s *Store) Close() error {
 		s.sendMu.Lock()
 		s.closed = true
 		s.sendMu.Unlock()
-		// No Submit can be between its closed check and its send any more.
-		close(s.queue)
-		<-s.stopped
-		s.closeErr = s.closeLog()
+		if !s.readOnly {
+			// No Submit can be between its closed check and its send any
+			// more.
+			close(s.queue)
+			<-s.stopped
+			s.closeErr = s.closeLog()
+		}
 		if err := s.db.Close(); err != nil && s.closeErr == nil {
 			s.closeErr = fmt.Errorf("boltstore: close %s: %w", s.path, err)
 		}
@@ -178,6 +199,7 @@ func (s *Store) openLog(use bool) error {
 	if err != nil {
 		return err
 	}
+	s.logRecords = len(writes)
 	if len(writes) > 0 {
 		err := applyToDB(s.db, func(yield func(bucket, key string, del bool, value []byte) error) error {
 			for _, wr := range writes {
@@ -201,7 +223,7 @@ func (s *Store) openLog(use bool) error {
 		return fmt.Errorf("boltstore: %w", err)
 	}
 	s.wal = w
-	s.overlay = &overlay{m: make(map[bucketKey]overlayEntry)}
+	s.overlay = newOverlay()
 	return nil
 }
 
@@ -224,9 +246,6 @@ func (s *Store) closeLog() error {
 func (s *Store) flush(ctx context.Context) error {
 	if s.wal == nil {
 		return nil
-	}
-	if s.onCommitter() {
-		return ErrReentrant
 	}
 	ch := s.waiters.Get().(chan error)
 	if err := s.enqueue(ctx, request{checkpoint: true, wait: ch}); err != nil {

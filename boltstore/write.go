@@ -27,7 +27,7 @@ type request struct {
 //
 // Validation errors (store.ErrInvalidName, store.ErrInvalidKey, store.ErrInvalidRecord, also
 // for a request larger than store.MaxRequestBytes, store.ErrDuplicateWrite, naming bucket
-// and key), store.ErrClosed, ErrReentrant and
+// and key), store.ErrClosed, ErrReadOnly (a Store opened WithReadOnly) and
 // ctx's error are returned synchronously, and then done is not called. Submit
 // blocks only while the queue is full, until ctx ends or Close begins.
 //
@@ -44,12 +44,14 @@ type request struct {
 // An empty request writes nothing; its done runs after every earlier
 // request's, which makes it a barrier. A nil done is allowed.
 //
-// done must be quick, as the next batch waits for it. Commit and Close called
-// from inside done return ErrReentrant (they would wait for the committer
-// running the callback). Submit from inside done enqueues the request behind
-// everything already queued, for a later batch, when the queue has room; when
-// it is full it returns ErrReentrant instead of waiting. A panic in done is
-// recovered and logged. The caller keeps ownership of writes and of every
+// done runs on the Store's committer goroutine, and the next batch waits for
+// it: it must be quick and must not wait for the Store. Commit, Close, Scan,
+// Keys, Buckets and Verify wait for the committer, and so does a Submit that
+// finds the queue full: called from inside done, or from a goroutine done
+// waits for, they deadlock the Store, which does not detect it. Hand slow
+// work and such calls to a goroutine of your own. A Submit that finds room in
+// the queue returns at once, and its request commits in a later batch. A
+// panic in done is recovered and logged. The caller keeps ownership of writes and of every
 // store.Record.State but must not modify them until done was called.
 func (s *Store) Submit(ctx context.Context, writes []store.Write, done func(error)) error {
 	size, err := validate(writes)
@@ -64,10 +66,10 @@ func (s *Store) Submit(ctx context.Context, writes []store.Write, done func(erro
 // Once the request is enqueued, Commit waits for the outcome even if ctx ends:
 // the write may already be committed and durable, and returning ctx's error
 // would misreport it. ctx only bounds the wait for queue space.
+//
+// Commit waits for the committer goroutine: called from inside a done
+// callback it deadlocks the Store (see Submit).
 func (s *Store) Commit(ctx context.Context, writes []store.Write) error {
-	if s.onCommitter() {
-		return ErrReentrant
-	}
 	size, err := validate(writes)
 	if err != nil {
 		return err
@@ -91,16 +93,8 @@ func (s *Store) enqueue(ctx context.Context, req request) error {
 	if s.closed {
 		return store.ErrClosed
 	}
-	select {
-	case s.queue <- req:
-		return nil
-	default:
-	}
-	// Waiting for space inside a done callback would wait for the committer
-	// that runs the callback. Checked only here: the goroutine id costs
-	// microseconds, and a Submit that finds room is harmless.
-	if s.onCommitter() {
-		return ErrReentrant
+	if s.readOnly {
+		return ErrReadOnly
 	}
 	select {
 	case s.queue <- req:

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livefold/livefold/internal/msgpackguard"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -58,15 +59,7 @@ func (c *codec[S]) encode(s *S) (b []byte, err error) {
 
 // decode returns a fresh S decoded from b.
 func (c *codec[S]) decode(b []byte) (s S, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: decoder panicked: %v", ErrCorrupt, r)
-		}
-	}()
-	if err := checkWellFormed(b); err != nil {
-		return s, fmt.Errorf("%w: %w", ErrCorrupt, err)
-	}
-	if err := msgpack.Unmarshal(b, &s); err != nil {
+	if err := msgpackguard.Unmarshal(b, &s); err != nil {
 		return s, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return s, nil

@@ -28,6 +28,11 @@ opened read-only and is not modified; DEST must not exist (it is never
 overwritten) and is deleted again if the copy fails. Prints the sizes before
 and after.
 
+A write-ahead log left beside FILE by a store that stopped without Close
+holds commits FILE lacks, which a copy of FILE would lose: compact then
+refuses and writes nothing. Open the store once with boltstore.Open and close
+it, which folds the log into FILE, then compact.
+
 Once the copy started it runs to its end: the first interrupt is ignored, a
 second one kills the process and may leave a partial DEST to delete by hand.
 
@@ -53,7 +58,21 @@ func runCompact(ctx context.Context, e *env, args []string) (err error) {
 		return fmt.Errorf("%w: -tx-max-size must not be negative", errUsage)
 	}
 	file, dest := pos[0], pos[1]
-	src, err := e.openFile(file, *timeout, false)
+	// The store reads the log beside FILE; its shared lock, held until the
+	// copy ends, keeps a writer from starting a new log meanwhile.
+	st, err := e.openStore(file, *timeout, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if n := st.LogRecords(); n > 0 {
+		// bbolt's Compact copies the file alone: the copy would lack
+		// commits that were acknowledged, and replacing FILE with it would
+		// lose them.
+		return fmt.Errorf("%w: %s; a copy would lack them, so none was written; %s, then compact",
+			errLogPending, logNote(file, n), foldAdvice)
+	}
+	src, err := openReadOnly(file, *timeout, false)
 	if err != nil {
 		return err
 	}

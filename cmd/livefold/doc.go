@@ -23,15 +23,28 @@
 // Every command except compact opens FILE read-only (bbolt's shared lock and
 // a read-only mapping) and modifies nothing; compact only reads FILE and
 // creates DEST, which it refuses to overwrite and deletes again if the copy
-// fails. A missing FILE is never created.
+// fails. A missing FILE is never created, nor is a log beside it.
+//
+// Records are read through boltstore opened with boltstore.WithReadOnly, the
+// way the application reads them. A write-ahead log left beside FILE (FILE
+// plus "-wal") by a store that stopped without Close holds commits that store
+// acknowledged and FILE lacks: it is replayed in memory, never written, so
+// projections, keys and get show those commits, with a note on stderr.
+// verify verifies them with the file's records but does not say ok: it exits
+// with status 1 and says how many records the log holds. compact refuses
+// while the log holds records, since a copy of FILE would lose them. Opening
+// the store once with boltstore.Open and closing it folds the log into FILE.
+// stats shows bbolt's statistics of FILE alone and counts the log's records.
 //
 // FILE locked by a process or boltstore.Store that writes to it cannot be
 // opened: after -timeout (default 500ms) the command fails with "file is in
 // use by another process". Readers do not block each other.
 //
-// Record values are verified (format byte, checksum, version) with
-// boltstore.DecodeRecord before any field of them is shown; a damaged record
-// is reported as damaged and its bytes are never interpreted.
+// Record values are verified (format byte, checksum, version) by boltstore
+// before any field of them is shown; a damaged record is reported as damaged
+// and its bytes are never interpreted. verify reports a projection none of
+// whose records is a livefold record (a bucket of a bbolt file livefold did
+// not write) once, not record by record.
 //
 // # Output
 //
@@ -46,7 +59,10 @@
 // base64 for binary keys), msgpack binary values ([]byte fields) become base64
 // strings, timestamps RFC 3339 strings, NaN and infinities the strings "NaN",
 // "+Inf" and "-Inf". A Go struct is encoded by msgpack as a map of its field
-// names, so it shows as an object keyed by field name (or msgpack tag).
+// names, so it shows as an object keyed by field name (or msgpack tag). The
+// state is checked before it is decoded, as the projection runtime checks it:
+// msgpack whose headers claim more than its bytes hold is reported as
+// malformed, never allocated for.
 //
 // Progress of verify and compact is drawn on stderr as one line rewritten with
 // "\r", at most ten times a second, when stderr is a terminal or -progress is
@@ -56,7 +72,8 @@
 //
 // 0 on success; 1 when the command failed or found damage (a missing or
 // locked file, a file that is not a livefold file, a missing projection or
-// key, a damaged record, an existing DEST); 2 for invalid arguments.
+// key, a damaged record, an existing DEST), and for verify and compact when a
+// leftover log holds records the file lacks; 2 for invalid arguments.
 //
 // # Caveats
 //

@@ -26,6 +26,9 @@ var (
 	errDamagedRecords = errors.New("livefold: damaged records found")
 	// errState: a verified record's state is not decodable msgpack.
 	errState = errors.New("livefold: state cannot be decoded")
+	// errLogPending: a write-ahead log beside FILE holds commits that FILE
+	// lacks; verify and compact report it after what they checked.
+	errLogPending = errors.New("livefold: the file lacks commits of its write-ahead log")
 	// errDestExists: compact refuses to overwrite DEST.
 	errDestExists = errors.New("livefold: destination exists")
 )

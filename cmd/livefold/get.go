@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
-
-	"github.com/livefold/livefold/store"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 func getCommand() command {
@@ -59,36 +54,21 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	if key == "" {
 		return fmt.Errorf("%w: KEY must not be empty", errUsage)
 	}
-	db, err := e.openFile(file, *timeout, false)
+	st, err := e.openStore(file, *timeout, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer st.Close()
 
-	var rec store.Record
-	err = db.View(func(tx *bolt.Tx) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		b, err := projectionBucket(tx, file, projection)
-		if err != nil {
-			return err
-		}
-		k, v := b.Cursor().Seek([]byte(key))
-		if k == nil || string(k) != key {
-			return fmt.Errorf("%w: %s in projection %s of %s", errNoKey, displayKey(key), displayKey(projection), file)
-		}
-		r, err := decodeValue(v, projection, key)
-		if err != nil {
-			return fmt.Errorf("livefold: %s: %w", file, err)
-		}
-		// bbolt's bytes are valid only inside the transaction.
-		r.State = bytes.Clone(r.State)
-		rec = r
-		return nil
-	})
+	rec, found, err := st.Get(ctx, projection, key)
 	if err != nil {
-		return err
+		return readError(file, err)
+	}
+	if !found {
+		if err := checkProjection(ctx, st, file, projection); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: %s in projection %s of %s", errNoKey, displayKey(key), displayKey(projection), file)
 	}
 
 	out := snapshotJSON{

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -91,22 +92,7 @@ func TestRun_Get_MissingProjectionOrKey(t *testing.T) {
 // Ensure that a verified record whose state is not msgpack is printed raw
 // with the decoding error, and exits 1.
 func TestRun_Get_UndecodableStatePrintedRaw(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "raw.db")
-	st, err := boltstore.Open(path, boltstore.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = st.Commit(t.Context(), []store.Write{{
-		Bucket: projA, Key: "raw",
-		Record: store.Record{Version: 2, Position: 9, UpdatedAt: testClock, State: []byte{0xc1}},
-	}})
-	if cerr := st.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-
+	path := newRawStateFile(t, []byte{0xc1})
 	r := mustRun(t, 1, "get", path, projA, "raw")
 	var got map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
@@ -117,5 +103,58 @@ func TestRun_Get_UndecodableStatePrintedRaw(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "state cannot be decoded") {
 		t.Errorf("stderr = %q; want state cannot be decoded", r.stderr)
+	}
+}
+
+// newRawStateFile returns the path of a closed livefold file whose projection
+// projA holds the key "raw" at version 2, position 9, with state as its state
+// bytes, which the runtime would never have written.
+func newRawStateFile(t *testing.T, state []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "raw.db")
+	st, err := boltstore.Open(path, boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Commit(t.Context(), []store.Write{{
+		Bucket: projA, Key: "raw",
+		Record: store.Record{Version: 2, Position: 9, UpdatedAt: testClock, State: state},
+	}})
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Ensure that a state whose msgpack header claims far more than its bytes
+// hold (an array of 268 million elements in five bytes) is reported as
+// malformed and never makes get allocate what the header claims.
+func TestRun_Get_AllocationBombReportedMalformed(t *testing.T) {
+	bomb := []byte{0xdd, 0x0f, 0xff, 0xff, 0xff}
+	path := newRawStateFile(t, bomb)
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	r := runCLI(t, "get", path, projA, "raw")
+	runtime.ReadMemStats(&after)
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("get allocated %d bytes for a %d-byte state; want at most 1 MiB", n, len(bomb))
+	}
+	wantCode(t, r, exitError, "get", path, projA, "raw")
+	var got map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("get printed no JSON: %v\n%s", err, r.stdout)
+	}
+	if got["state"] != nil || got["state_msgpack"] != "3Q////8=" {
+		t.Errorf("get = %v; want state null and the raw bytes", got)
+	}
+	if e, _ := got["state_error"].(string); !strings.Contains(e, "malformed msgpack") {
+		t.Errorf("state_error = %q; want it to say malformed msgpack", e)
+	}
+	if !strings.Contains(r.stderr, "state cannot be decoded") || !strings.Contains(r.stderr, "malformed msgpack") {
+		t.Errorf("stderr = %q; want state cannot be decoded: malformed msgpack", r.stderr)
 	}
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/livefold/livefold/boltstore"
+	"github.com/livefold/livefold/store"
 )
 
 func keysCommand() command {
@@ -51,46 +53,24 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w: -limit must not be negative", errUsage)
 	}
 	file, projection := pos[0], pos[1]
-	db, err := e.openFile(file, *timeout, false)
+	st, err := e.openStore(file, *timeout, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer st.Close()
 
 	out := bufio.NewWriter(e.stdout)
 	w := newKeysWriter(out, *asJSON)
-	damaged := 0
-	err = db.View(func(tx *bolt.Tx) error {
-		b, err := projectionBucket(tx, file, projection)
-		if err != nil {
-			return err
-		}
-		w.begin()
-		p := []byte(*prefix)
-		c := b.Cursor()
-		n := 0
-		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-			if *limit > 0 && n >= *limit {
-				break
-			}
-			if n%1024 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			n++
-			ent := keyEntry{Key: string(k)}
-			if r, err := decodeValue(v, projection, ent.Key); err != nil {
-				ent.Damaged = reasonOf(err)
-				damaged++
-			} else {
-				ent.Version, ent.UpdatedAt, ent.Position = r.Version, jsonTime(r.UpdatedAt), r.Position
-			}
-			w.entry(ent)
-		}
+	damaged, listed, err := listKeys(ctx, st, projection, *prefix, *limit, w)
+	if err == nil && listed == 0 {
+		// Nothing listed: the projection may not exist at all.
+		err = checkProjection(ctx, st, file, projection)
+	}
+	if err == nil {
 		w.end()
-		return nil
-	})
+	} else if !errors.Is(err, errNoProjection) {
+		err = readError(file, err)
+	}
 	if ferr := out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("livefold: writing output: %w", ferr)
 	}
@@ -104,12 +84,45 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// listKeys writes the records of projection whose keys start with prefix,
+// at most limit of them unless limit is 0, to w in key order, and returns
+// how many of them are damaged and how many it listed. w.end is the
+// caller's.
+func listKeys(ctx context.Context, st *boltstore.Store, projection, prefix string, limit int, w *keysWriter) (damaged, listed int, err error) {
+	for kr, err := range st.Scan(ctx, projection) {
+		if err != nil && !errors.Is(err, store.ErrCorrupt) {
+			return damaged, listed, err
+		}
+		// Scan walks the projection from its first key: skip to the prefix,
+		// and stop after the keys that have it.
+		if kr.Key < prefix {
+			continue
+		}
+		if !strings.HasPrefix(kr.Key, prefix) || (limit > 0 && listed >= limit) {
+			break
+		}
+		listed++
+		ent := keyEntry{Key: kr.Key}
+		if err != nil {
+			ent.Damaged = reasonOf(err)
+			damaged++
+		} else {
+			ent.Version, ent.UpdatedAt, ent.Position = kr.Record.Version, jsonTime(kr.Record.UpdatedAt), kr.Record.Position
+		}
+		w.entry(ent)
+	}
+	return damaged, listed, nil
+}
+
 // keysWriter writes the listing as it is read, so that a listing of millions
-// of keys does not have to fit in memory.
+// of keys does not have to fit in memory. It writes its header with the
+// first entry, or at end, so that a command that fails before either (a
+// missing projection) prints nothing.
 type keysWriter struct {
-	w      *bufio.Writer
-	asJSON bool
-	first  bool
+	w       *bufio.Writer
+	asJSON  bool
+	started bool
+	first   bool
 }
 
 func newKeysWriter(w *bufio.Writer, asJSON bool) *keysWriter {
@@ -117,6 +130,10 @@ func newKeysWriter(w *bufio.Writer, asJSON bool) *keysWriter {
 }
 
 func (k *keysWriter) begin() {
+	if k.started {
+		return
+	}
+	k.started = true
 	if k.asJSON {
 		k.w.WriteString("[")
 		return
@@ -127,6 +144,7 @@ func (k *keysWriter) begin() {
 }
 
 func (k *keysWriter) entry(e keyEntry) {
+	k.begin()
 	if k.asJSON {
 		b := compactJSON(e)
 		if !k.first {
@@ -148,6 +166,7 @@ func (k *keysWriter) entry(e keyEntry) {
 }
 
 func (k *keysWriter) end() {
+	k.begin()
 	if !k.asJSON {
 		return
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"text/tabwriter"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 func projectionsCommand() command {
@@ -17,7 +15,8 @@ func projectionsCommand() command {
 Lists every projection (bbolt bucket) of FILE in name order with its number of
 keys, the bytes of the pages allocated to it and the bytes of them in use. A
 small projection lives inline in its parent's page; both sizes are then its
-inline size.
+inline size. Records still only in a leftover log are counted as keys but
+take no bytes of the file.
 
   -json        print a JSON array of {"name","keys","bytes","in_use"}
   -timeout d   wait at most d for a file locked by a writer (default 500ms)`,
@@ -31,33 +30,6 @@ type projectionInfo struct {
 	Keys  int    `json:"keys"`
 	Bytes int64  `json:"bytes"`
 	InUse int64  `json:"in_use"`
-
-	stats bolt.BucketStats // for the stats command
-}
-
-// readProjections lists the projections of tx in name order. Top-level keys
-// that are not buckets are not projections and are left out (verify reports
-// them).
-func readProjections(ctx context.Context, tx *bolt.Tx) ([]projectionInfo, error) {
-	var out []projectionInfo
-	err := tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if b == nil {
-			return nil
-		}
-		st := b.Stats()
-		out = append(out, projectionInfo{
-			Name:  string(name),
-			Keys:  st.KeyN,
-			Bytes: int64(st.BranchAlloc + st.LeafAlloc + st.InlineBucketInuse),
-			InUse: int64(st.BranchInuse + st.LeafInuse + st.InlineBucketInuse),
-			stats: st,
-		})
-		return nil
-	})
-	return out, err
 }
 
 func runProjections(ctx context.Context, e *env, args []string) error {
@@ -68,23 +40,21 @@ func runProjections(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := e.openFile(pos[0], *timeout, false)
+	st, err := e.openStore(pos[0], *timeout, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer st.Close()
 
-	var infos []projectionInfo
-	if err := db.View(func(tx *bolt.Tx) error {
-		infos, err = readProjections(ctx, tx)
-		return err
-	}); err != nil {
-		return fmt.Errorf("livefold: %s: %w", pos[0], err)
+	buckets, err := st.Buckets(ctx)
+	if err != nil {
+		return readError(pos[0], err)
+	}
+	infos := make([]projectionInfo, 0, len(buckets))
+	for _, b := range buckets {
+		infos = append(infos, projectionInfo{Name: b.Name, Keys: b.Keys, Bytes: b.Bytes, InUse: b.InUse})
 	}
 	if *asJSON {
-		if infos == nil {
-			infos = []projectionInfo{}
-		}
 		return writeJSON(e.stdout, infos)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)

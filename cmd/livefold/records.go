@@ -1,58 +1,45 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
-	"github.com/livefold/livefold/store"
-
 	"github.com/livefold/livefold/boltstore"
-	bolt "go.etcd.io/bbolt"
+	"github.com/livefold/livefold/store"
 )
 
-// projectionBucket returns the bucket of projection in tx, or an error
-// wrapping errNoProjection that names the projections the file has.
-func projectionBucket(tx *bolt.Tx, file, projection string) (*bolt.Bucket, error) {
-	if b := tx.Bucket([]byte(projection)); b != nil {
-		return b, nil
+// checkProjection returns nil if projection exists in st (in the file or
+// only in its log), or else an error wrapping errNoProjection that names the
+// projections the file has. It lists every projection, so the commands call
+// it only when a read found nothing.
+func checkProjection(ctx context.Context, st *boltstore.Store, file, projection string) error {
+	infos, err := st.Buckets(ctx)
+	if err != nil {
+		return fmt.Errorf("livefold: %s: %w", file, err)
 	}
 	var names []string
-	_ = tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-		if b != nil {
-			names = append(names, displayKey(string(name)))
+	for _, b := range infos {
+		if b.Name == projection {
+			return nil
 		}
-		return nil
-	})
-	sort.Strings(names)
+		names = append(names, displayKey(b.Name))
+	}
 	have := "it has none"
 	if len(names) > 0 {
 		have = "it has: " + strings.Join(names, ", ")
 	}
-	return nil, fmt.Errorf("%w: %s in %s (%s)", errNoProjection, displayKey(projection), file, have)
+	return fmt.Errorf("%w: %s in %s (%s)", errNoProjection, displayKey(projection), file, have)
 }
 
-// decodeValue verifies and decodes the value v stored under projection and
-// key, as boltstore does: a nil value is a nested bucket, which boltstore
-// never creates. The returned error is a *store.CorruptError naming
-// projection and key; the returned State aliases v.
-func decodeValue(v []byte, projection, key string) (store.Record, error) {
-	if v == nil {
-		return store.Record{}, &store.CorruptError{
-			Bucket: projection, Key: key, Reason: "key holds a nested bucket, not a record",
-		}
+// readError wraps err, the failure of a read of file. A projection name or
+// key that no store can hold (empty, too long, not UTF-8) is a usage error.
+func readError(file string, err error) error {
+	if errors.Is(err, store.ErrInvalidName) || errors.Is(err, store.ErrInvalidKey) {
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	r, err := boltstore.DecodeRecord(v)
-	if err != nil {
-		ce := &store.CorruptError{Bucket: projection, Key: key, Reason: err.Error()}
-		var de *store.CorruptError
-		if errors.As(err, &de) {
-			ce.Reason = de.Reason
-		}
-		return store.Record{}, ce
-	}
-	return r, nil
+	return fmt.Errorf("livefold: %s: %w", file, err)
 }
 
 // reasonOf returns the reason of a *store.CorruptError, or err's text.

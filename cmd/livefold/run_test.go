@@ -159,21 +159,3 @@ func TestRun_CancelledContext_Fails(t *testing.T) {
 		}
 	}
 }
-
-// Ensure that a write-ahead log left beside the file by a store that
-// stopped without Close is pointed out, since the file may lack its commits,
-// and that a clean file gets no warning.
-func TestRun_LeftoverLog_Warns(t *testing.T) {
-	path := newTestFile(t)
-	r := mustRun(t, exitOK, "projections", path)
-	if strings.Contains(r.stderr, "warning") {
-		t.Fatalf("warning for a cleanly closed file:\n%s", r.stderr)
-	}
-	if err := os.WriteFile(path+"-wal", []byte("frames"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r = mustRun(t, exitOK, "projections", path)
-	if !strings.Contains(r.stderr, "-wal holds 6 bytes") {
-		t.Errorf("stderr = %q; want a warning about the log", r.stderr)
-	}
-}

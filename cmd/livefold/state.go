@@ -1,43 +1,47 @@
 package main
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
 	"math"
 	"time"
 
+	"github.com/livefold/livefold/internal/msgpackguard"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
 // decodeState decodes msgpack bytes without knowing the Go type they were
-// encoded from, into a value encoding/json can marshal: see jsonValue.
+// encoded from, into a value encoding/json can marshal: see jsonValue. It
+// decodes through msgpackguard, as the projection runtime does, so a state
+// whose headers claim more than its bytes hold is refused before anything is
+// allocated for it, and a panic of the decoder is an error.
 //
-// It is msgpack.Unmarshal into any, except that every map decodes as
-// map[any]any: msgpack's default decodes maps only with string keys and fails
-// on a map[int]T field. Bytes after the first value are an error, since a
-// state is one value.
-func decodeState(b []byte) (v any, err error) {
-	defer func() {
-		// An array or map used as a map key cannot be a Go map key.
-		if r := recover(); r != nil {
-			v, err = nil, fmt.Errorf("msgpack decoding panicked: %v", r)
-		}
-	}()
+// Bytes after the first value are an error, since a state is one value.
+func decodeState(b []byte) (any, error) {
 	if len(b) == 0 {
 		return nil, nil // boltstore allows an empty state; the runtime never writes one
 	}
-	r := bytes.NewReader(b)
-	dec := msgpack.NewDecoder(r)
-	dec.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return d.DecodeUntypedMap() })
-	v, err = dec.DecodeInterface()
-	if err != nil {
+	var u untypedState
+	if err := msgpackguard.Unmarshal(b, &u); err != nil {
 		return nil, err
 	}
-	if r.Len() > 0 {
-		return nil, fmt.Errorf("%d byte(s) after the state's msgpack value", r.Len())
-	}
-	return jsonValue(v), nil
+	return jsonValue(u.v), nil
+}
+
+// untypedState is a msgpack value decoded into any, except that every map
+// decodes as map[any]any: msgpack's default decodes maps only with string
+// keys and fails on a map[int]T field.
+type untypedState struct{ v any }
+
+// DecodeMsgpack implements msgpack.CustomDecoder.
+func (u *untypedState) DecodeMsgpack(d *msgpack.Decoder) error {
+	d.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return d.DecodeUntypedMap() })
+	// d is msgpack's pooled decoder, which starts without a map decoder;
+	// leave it as it was found.
+	defer d.SetMapDecoder(nil)
+	v, err := d.DecodeInterface()
+	u.v = v
+	return err
 }
 
 // jsonValue converts a value decoded by msgpack into one encoding/json

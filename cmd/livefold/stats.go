@@ -18,7 +18,9 @@ func statsCommand() command {
 Prints FILE's size, bbolt's page size, last transaction id, the size of the
 data as bbolt sees it and its free pages, bbolt's B+tree statistics summed over
 every projection, then per projection its keys, tree depth, pages and bytes,
-and the total number of records.
+and the total number of records. These describe the file alone: "log records"
+counts the records of a log left beside it by a store that stopped without
+Close, which the file lacks.
 
   -json        print the same as one JSON object
   -timeout d   wait at most d for a file locked by a writer (default 500ms)`,
@@ -73,6 +75,29 @@ type statsReport struct {
 	Total        treeStats         `json:"total"`
 	Projections  []projectionStats `json:"projections"`
 	TotalRecords int               `json:"total_records"`
+	LogRecords   int               `json:"log_records"` // in a leftover log, which the figures above do not count
+}
+
+// bucketStats are bbolt's statistics of one bucket.
+type bucketStats struct {
+	name  string
+	stats bolt.BucketStats
+}
+
+// readBucketStats returns the statistics of every bucket of tx in name
+// order. Top-level keys that are not buckets are left out.
+func readBucketStats(ctx context.Context, tx *bolt.Tx) ([]bucketStats, error) {
+	var out []bucketStats
+	err := tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if b != nil {
+			out = append(out, bucketStats{name: string(name), stats: b.Stats()})
+		}
+		return nil
+	})
+	return out, err
 }
 
 func runStats(ctx context.Context, e *env, args []string) error {
@@ -84,13 +109,20 @@ func runStats(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	file := pos[0]
-	db, err := e.openFile(file, *timeout, true)
+	// The store is opened for what it reads of the log; the statistics are
+	// bbolt's, of the file alone.
+	st, err := e.openStore(file, *timeout, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	db, err := openReadOnly(file, *timeout, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
-	rep := statsReport{File: file, PageSize: db.Info().PageSize, Projections: []projectionStats{}}
+	rep := statsReport{File: file, PageSize: db.Info().PageSize, Projections: []projectionStats{}, LogRecords: st.LogRecords()}
 	if fi, err := os.Stat(file); err == nil {
 		rep.FileBytes = fi.Size()
 	}
@@ -99,14 +131,14 @@ func runStats(ctx context.Context, e *env, args []string) error {
 	err = db.View(func(tx *bolt.Tx) error {
 		rep.TxID = tx.ID()
 		rep.DataBytes = tx.Size()
-		infos, err := readProjections(ctx, tx)
+		infos, err := readBucketStats(ctx, tx)
 		if err != nil {
 			return err
 		}
 		var total bolt.BucketStats
 		for _, p := range infos {
 			total.Add(p.stats)
-			rep.Projections = append(rep.Projections, projectionStats{Name: p.Name, treeStats: newTreeStats(p.stats)})
+			rep.Projections = append(rep.Projections, projectionStats{Name: p.name, treeStats: newTreeStats(p.stats)})
 		}
 		rep.Total = newTreeStats(total)
 		rep.Total.NestedBuckets = total.BucketN - len(infos)
@@ -139,6 +171,7 @@ func writeStatsText(e *env, rep statsReport) error {
 	fmt.Fprintf(tw, "in use\t%d (%s)\n", t.InUseBytes, humanBytes(t.InUseBytes))
 	fmt.Fprintf(tw, "projections\t%d\n", len(rep.Projections))
 	fmt.Fprintf(tw, "total records\t%d\n", rep.TotalRecords)
+	fmt.Fprintf(tw, "log records\t%d\n", rep.LogRecords)
 	if err := tw.Flush(); err != nil {
 		return err
 	}

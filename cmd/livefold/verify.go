@@ -7,8 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/livefold/livefold/boltstore"
 	"github.com/livefold/livefold/store"
-
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -23,13 +23,21 @@ func verifyCommand() command {
 		summary:  "check every record and bbolt's pages",
 		help: `
 Runs bbolt's consistency check over FILE's pages, then reads every record of
-every projection and verifies it as boltstore does (length, format byte,
-CRC-32C checksum, non-zero version). Lists every damaged record with its
-projection, key and reason, and exits with status 1 if any record or page is
-damaged. Nothing is modified.
+every projection through boltstore, as the application would read them, and
+verifies it (length, format byte, CRC-32C checksum, non-zero version). Lists
+every damaged record with its projection, key and reason, and exits with
+status 1 if any record or page is damaged. A projection none of whose records
+is a livefold record (a bucket of a bbolt file that livefold did not write) is
+reported once, not record by record.
+
+A write-ahead log left beside FILE by a store that stopped without Close is
+read in memory and its records verified with the others; verify then exits
+with status 1 and says how many records FILE lacks until the store is opened
+once with boltstore.Open and closed. Nothing is modified.
 
   -json        print {"file","projections","records","damaged":[{"projection",
-               "key","reason"}],"page_errors":[...]}
+               "key","reason"}],"not_livefold":[{"projection","records",
+               "example"}],"page_errors":[...],"log_records"}
   -progress    draw a progress line on stderr (default: when it is a terminal)
   -timeout d   wait at most d for a file locked by a writer (default 500ms)`,
 		run: runVerify,
@@ -43,13 +51,26 @@ type damagedJSON struct {
 	Reason     string `json:"reason"`
 }
 
+// foreignJSON is a projection none of whose records is a livefold record:
+// a bucket of a bbolt file that livefold did not write, most likely.
+type foreignJSON struct {
+	Projection string `json:"projection"`
+	Records    int64  `json:"records"`
+	Example    string `json:"example"` // the first record's key and reason
+}
+
 // verifyReport is what verify found.
 type verifyReport struct {
 	File        string        `json:"file"`
 	Projections int           `json:"projections"`
 	Records     int64         `json:"records"`
 	Damaged     []damagedJSON `json:"damaged"`
+	NotLivefold []foreignJSON `json:"not_livefold"`
 	PageErrors  []string      `json:"page_errors"`
+	LogRecords  int           `json:"log_records"`
+
+	// foreignFile: every projection that has records is in NotLivefold.
+	foreignFile bool
 }
 
 func runVerify(ctx context.Context, e *env, args []string) error {
@@ -63,68 +84,115 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	file := pos[0]
-	db, err := e.openFile(file, *timeout, false)
+	// Records are read through the store, the log's included, as the
+	// application would read them; bbolt's page check reads the file.
+	st, err := e.openStore(file, *timeout, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	db, err := openReadOnly(file, *timeout, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
-	rep := verifyReport{File: file, Damaged: []damagedJSON{}, PageErrors: []string{}}
+	rep := verifyReport{
+		File: file, Damaged: []damagedJSON{}, NotLivefold: []foreignJSON{}, PageErrors: []string{},
+		LogRecords: st.LogRecords(),
+	}
+	if err := db.View(func(tx *bolt.Tx) error {
+		rep.PageErrors = checkPages(tx)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("livefold: verify %s: %w", file, err)
+	}
+
 	var checked atomic.Int64
 	show := showProgress(prog, e.stderr)
 	var p *progress
 	// Ends the progress goroutine also when bbolt panics on a damaged page.
 	defer func() { p.finish(false) }()
-	err = db.View(func(tx *bolt.Tx) error {
-		rep.PageErrors = checkPages(tx)
-		var total int64
-		if show {
-			total = countRecordsSafely(tx)
-		}
+	var scan recordScan
+	err = scanRecordsSafely(ctx, st, &checked, &scan, func(total int64) {
 		p = startProgress(show, prog.set, e.stderr, "verify", total, false, checked.Load)
-		var scan recordScan
-		err := scanRecordsSafely(ctx, tx, &checked, &scan)
-		for _, ce := range scan.bad {
-			rep.Damaged = append(rep.Damaged, damagedJSON{Projection: ce.Bucket, Key: ce.Key, Reason: ce.Reason})
-		}
-		rep.Projections = scan.projections
-		if errors.Is(err, errDamaged) {
-			// The pages are damaged: report what was found up to there.
-			rep.PageErrors = append(rep.PageErrors, fmt.Sprintf("reading records stopped after %d: %s",
-				checked.Load(), strings.TrimPrefix(err.Error(), errDamaged.Error()+": ")))
-			return nil
-		}
-		return err
 	})
+	if errors.Is(err, errDamaged) {
+		// The pages are damaged: report what was found up to there.
+		rep.PageErrors = append(rep.PageErrors, fmt.Sprintf("reading records stopped after %d: %s",
+			checked.Load(), strings.TrimPrefix(err.Error(), errDamaged.Error()+": ")))
+		err = nil
+	}
 	p.finish(err == nil && len(rep.PageErrors) == 0)
 	rep.Records = checked.Load()
 	if err != nil {
 		return fmt.Errorf("livefold: verify %s: %w", file, err)
 	}
+	scan.report(&rep)
 
 	if *asJSON {
 		if err := writeJSON(e.stdout, rep); err != nil {
 			return err
 		}
 	} else {
-		for _, pe := range rep.PageErrors {
-			fmt.Fprintf(e.stdout, "page error: %s\n", pe)
-		}
-		for _, d := range rep.Damaged {
-			fmt.Fprintf(e.stdout, "damaged: projection %s key %s: %s\n", displayKey(d.Projection), displayKey(d.Key), d.Reason)
-		}
-		status := "ok"
-		if len(rep.Damaged) > 0 || len(rep.PageErrors) > 0 {
-			status = fmt.Sprintf("%d damaged record(s), %d page error(s)", len(rep.Damaged), len(rep.PageErrors))
-		}
-		fmt.Fprintf(e.stdout, "verified %d record(s) in %d projection(s): %s\n", rep.Records, rep.Projections, status)
+		writeVerifyText(e, rep)
 	}
+	return verifyError(rep)
+}
+
+// writeVerifyText writes rep as text: the problems, then one status line.
+func writeVerifyText(e *env, rep verifyReport) {
+	for _, pe := range rep.PageErrors {
+		fmt.Fprintf(e.stdout, "page error: %s\n", pe)
+	}
+	for _, f := range rep.NotLivefold {
+		fmt.Fprintf(e.stdout, "not a livefold projection: %s: none of its %d record(s) is a livefold record (%s)\n",
+			displayKey(f.Projection), f.Records, f.Example)
+	}
+	for _, d := range rep.Damaged {
+		fmt.Fprintf(e.stdout, "damaged: projection %s key %s: %s\n", displayKey(d.Projection), displayKey(d.Key), d.Reason)
+	}
+	if rep.LogRecords > 0 {
+		fmt.Fprintf(e.stdout, "log: %s; they were verified with the file's records; %s\n",
+			logNote(rep.File, rep.LogRecords), foldAdvice)
+	}
+	var found []string
+	if n := len(rep.Damaged); n > 0 || len(rep.PageErrors) > 0 {
+		found = append(found, fmt.Sprintf("%d damaged record(s), %d page error(s)", n, len(rep.PageErrors)))
+	}
+	if n := len(rep.NotLivefold); n > 0 {
+		found = append(found, fmt.Sprintf("%d projection(s) not written by livefold", n))
+	}
+	if rep.LogRecords > 0 {
+		found = append(found, fmt.Sprintf("%d record(s) only in the log", rep.LogRecords))
+	}
+	status := "ok"
+	if len(found) > 0 {
+		status = strings.Join(found, ", ")
+	}
+	fmt.Fprintf(e.stdout, "verified %d record(s) in %d projection(s): %s\n", rep.Records, rep.Projections, status)
+}
+
+// verifyError returns the error verify exits with for rep: damage first,
+// then records that are not livefold's, then a log the file lacks, which
+// is no damage but means that the file alone is not the store's content.
+func verifyError(rep verifyReport) error {
+	file := rep.File
 	switch {
 	case len(rep.PageErrors) > 0:
 		return fmt.Errorf("%w: %s: %d page error(s), %d damaged record(s) found",
 			errDamaged, file, len(rep.PageErrors), len(rep.Damaged))
+	case rep.foreignFile:
+		return fmt.Errorf("%w: %s: none of its projections holds a livefold record", errNotLivefold, file)
+	case len(rep.Damaged) > 0 && len(rep.NotLivefold) > 0:
+		return fmt.Errorf("%w: %d of %d record(s) in %s, and %d projection(s) not written by livefold",
+			errDamagedRecords, len(rep.Damaged), rep.Records, file, len(rep.NotLivefold))
 	case len(rep.Damaged) > 0:
 		return fmt.Errorf("%w: %d of %d record(s) in %s", errDamagedRecords, len(rep.Damaged), rep.Records, file)
+	case len(rep.NotLivefold) > 0:
+		return fmt.Errorf("%w: %s: %d projection(s) not written by livefold", errDamagedRecords, file, len(rep.NotLivefold))
+	case rep.LogRecords > 0:
+		return fmt.Errorf("%w: %s; %s", errLogPending, logNote(file, rep.LogRecords), foldAdvice)
 	}
 	return nil
 }
@@ -141,69 +209,85 @@ func checkPages(tx *bolt.Tx) []string {
 	return out
 }
 
-// countRecordsSafely is countRecords, returning 0 when bbolt panics on a
-// damaged page; the walk of the records will report it.
-func countRecordsSafely(tx *bolt.Tx) (n int64) {
-	defer func() {
-		if recover() != nil {
-			n = 0
-		}
-	}()
-	return countRecords(tx)
-}
-
 // scanRecordsSafely is scanRecords, turning a panic of bbolt on a damaged
 // page into an error wrapping errDamaged; scan keeps what was found before.
-func scanRecordsSafely(ctx context.Context, tx *bolt.Tx, checked *atomic.Int64, scan *recordScan) (err error) {
+func scanRecordsSafely(ctx context.Context, st *boltstore.Store, checked *atomic.Int64, scan *recordScan, started func(total int64)) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %v", errDamaged, r)
 		}
 	}()
-	return scanRecords(ctx, tx, checked, scan)
+	return scanRecords(ctx, st, checked, scan, started)
 }
 
-// countRecords returns the number of keys in every projection, for the
-// progress line. It reads the pages but no values.
-func countRecords(tx *bolt.Tx) int64 {
-	var n int64
-	_ = tx.ForEach(func(_ []byte, b *bolt.Bucket) error {
-		if b != nil {
-			n += int64(b.Stats().KeyN)
-		}
-		return nil
-	})
-	return n
-}
+// minForeignRecords is how many records a projection must have, none of
+// them a livefold record, to be reported as not a livefold projection
+// rather than record by record: one damaged record says nothing about its
+// projection, while a bucket of another program's values fails on every
+// record.
+const minForeignRecords = 2
 
 // recordScan is what scanRecords found so far.
 type recordScan struct {
 	bad         []store.CorruptError
+	foreign     []foreignJSON
 	projections int
+	nonEmpty    int // projections with at least one record
 }
 
-// scanRecords verifies every record of every projection in key order and
-// adds the damaged ones and the projections to scan; checked counts the
-// records read. A top-level key that is not a bucket is reported as damaged
-// with an empty projection.
-func scanRecords(ctx context.Context, tx *bolt.Tx, checked *atomic.Int64, scan *recordScan) error {
-	return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-		if b == nil {
-			scan.bad = append(scan.bad, store.CorruptError{Key: string(name), Reason: "top-level key is not a projection bucket"})
-			return nil
-		}
+// scanRecords reads every record of every projection through the store, in
+// projection and key order, as the application would read them (a leftover
+// log's included), and adds what it finds to scan; checked counts the
+// records read. started is called with the number of records once it is
+// known, before the first is read.
+func scanRecords(ctx context.Context, st *boltstore.Store, checked *atomic.Int64, scan *recordScan, started func(total int64)) error {
+	infos, err := st.Buckets(ctx)
+	if err != nil {
+		return err
+	}
+	var total int64
+	for _, b := range infos {
+		total += int64(b.Keys)
+	}
+	started(total)
+	for _, b := range infos {
 		scan.projections++
-		c := b.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if n := checked.Add(1); n%1024 == 1 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
+		first := len(scan.bad) // this projection's damaged records start here
+		var records, good int64
+		for kr, err := range st.Scan(ctx, b.Name) {
+			var ce *store.CorruptError
+			switch {
+			case errors.As(err, &ce):
+				scan.bad = append(scan.bad, store.CorruptError{Bucket: b.Name, Key: kr.Key, Reason: ce.Reason})
+			case err != nil:
+				return err
+			default:
+				good++
 			}
-			if _, err := decodeValue(v, string(name), string(k)); err != nil {
-				scan.bad = append(scan.bad, store.CorruptError{Bucket: string(name), Key: string(k), Reason: reasonOf(err)})
-			}
+			records++
+			checked.Add(1)
 		}
-		return nil
-	})
+		if records > 0 {
+			scan.nonEmpty++
+		}
+		if good == 0 && records >= minForeignRecords {
+			ex := scan.bad[first]
+			scan.foreign = append(scan.foreign, foreignJSON{
+				Projection: b.Name, Records: records,
+				Example: fmt.Sprintf("key %s: %s", displayKey(ex.Key), ex.Reason),
+			})
+			scan.bad = scan.bad[:first]
+		}
+	}
+	return nil
+}
+
+// report adds what scan found to rep.
+func (scan *recordScan) report(rep *verifyReport) {
+	for _, ce := range scan.bad {
+		rep.Damaged = append(rep.Damaged, damagedJSON{Projection: ce.Bucket, Key: ce.Key, Reason: ce.Reason})
+	}
+	rep.NotLivefold = append(rep.NotLivefold, scan.foreign...)
+	rep.Projections = scan.projections
+	rep.foreignFile = len(scan.foreign) > 0 && len(scan.foreign) == scan.nonEmpty
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +131,102 @@ func zeroLeafPage(t *testing.T, path string) {
 	defer f.Close()
 	if _, err := f.WriteAt(make([]byte, pageSize), leaf*int64(pageSize)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// newForeignFile returns the path of a bbolt file that livefold did not
+// write: one bucket of 50 JSON values.
+func newForeignFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "foreign.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatalf("bolt.Open: %v", err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket([]byte("users"))
+		if err != nil {
+			return err
+		}
+		for i := range 50 {
+			if err := b.Put([]byte(fmt.Sprintf("user%02d", i)), []byte(fmt.Sprintf(`{"id":%d}`, i))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("filling the foreign file: %v", err)
+	}
+	return path
+}
+
+// Ensure that a bbolt file livefold did not write is reported as not a
+// livefold file, its bucket once, not as a livefold file damaged record by
+// record.
+func TestRun_Verify_ForeignFileNotListedRecordByRecord(t *testing.T) {
+	path := newForeignFile(t)
+	r := mustRun(t, 1, "verify", path)
+	if strings.Contains(r.stdout, "damaged: ") || strings.Count(r.stdout, "\n") != 2 {
+		t.Errorf("verify printed\n%s\nwant one line for the bucket and the status, no damaged records", r.stdout)
+	}
+	if !strings.Contains(r.stdout, "not a livefold projection: users: none of its 50 record(s)") {
+		t.Errorf("verify printed\n%s\nwant the bucket reported as not a livefold projection", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "not a livefold file") {
+		t.Errorf("stderr = %q; want not a livefold file", r.stderr)
+	}
+
+	r = mustRun(t, 1, "verify", "-json", path)
+	var got verifyReport
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("verify -json is not JSON: %v\n%s", err, r.stdout)
+	}
+	if len(got.Damaged) != 0 || len(got.NotLivefold) != 1 || got.NotLivefold[0].Projection != "users" ||
+		got.NotLivefold[0].Records != 50 || got.Records != 50 {
+		t.Errorf("verify -json = %+v; want users as not livefold with 50 records, none damaged", got)
+	}
+}
+
+// Ensure that a foreign bucket in a livefold file is reported once beside
+// the livefold projections' damaged records, and the file is still called
+// damaged rather than foreign.
+func TestRun_Verify_ForeignBucketInLivefoldFile(t *testing.T) {
+	path := newTestFile(t)
+	damageRecord(t, path, projB, "gamma")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket([]byte("other.app"))
+		if err != nil {
+			return err
+		}
+		for _, k := range []string{"a", "b", "c"} {
+			if err := b.Put([]byte(k), []byte("plain text")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := mustRun(t, 1, "verify", path)
+	for _, want := range []string{
+		"not a livefold projection: other.app: none of its 3 record(s)",
+		"damaged: projection test.other key gamma: checksum mismatch",
+		"1 damaged record(s), 0 page error(s), 1 projection(s) not written by livefold",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("verify printed\n%s\nwant it to contain %q", r.stdout, want)
+		}
+	}
+	if !strings.Contains(r.stderr, "damaged records found: 1 of 7") {
+		t.Errorf("stderr = %q; want damaged records found: 1 of 7", r.stderr)
 	}
 }

@@ -1,25 +1,24 @@
-package projection
+package msgpackguard
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 )
 
-// errMalformed reports msgpack bytes whose structure does not hold together.
-var errMalformed = errors.New("malformed msgpack")
-
-// checkWellFormed walks b as exactly one msgpack value without decoding it
-// and reports whether every length and count it declares fits in the bytes
-// that follow. msgpack v5.4 allocates whatever a header claims before reading
+// Check walks b as exactly one msgpack value without decoding it and reports,
+// as an error wrapping ErrMalformed, the first length or count that does not
+// fit in the bytes that follow, a reserved byte, a truncation, or bytes after
+// the value. msgpack v5.4 allocates whatever a header claims before reading
 // the data (vmihailenco/msgpack issue 401); bytes that pass this check cannot
 // make it allocate more than a small multiple of len(b) per element. The walk
-// is iterative, so deep nesting cannot exhaust the stack.
-func checkWellFormed(b []byte) error {
+// is iterative, so deep nesting cannot exhaust the stack. Check never panics,
+// allocates only the error it returns, and does not retain b; it is safe for
+// concurrent use.
+func Check(b []byte) error {
 	pending := uint64(1) // values still to read
 	for pending > 0 {
 		if len(b) == 0 {
-			return fmt.Errorf("%w: truncated", errMalformed)
+			return fmt.Errorf("%w: truncated", ErrMalformed)
 		}
 		pending--
 		c := b[0]
@@ -35,26 +34,26 @@ func checkWellFormed(b []byte) error {
 		case c <= 0xbf:
 			size = uint64(c & 0x1f)
 		case c == 0xc1:
-			return fmt.Errorf("%w: reserved byte 0xc1", errMalformed)
+			return fmt.Errorf("%w: reserved byte 0xc1", ErrMalformed)
 		default:
 			var ok bool
 			if b, size, count, ok = sizedHeader(c, b); !ok {
-				return fmt.Errorf("%w: truncated header 0x%02x", errMalformed, c)
+				return fmt.Errorf("%w: truncated header 0x%02x", ErrMalformed, c)
 			}
 		}
 		if size > uint64(len(b)) {
-			return fmt.Errorf("%w: %d bytes declared, %d left", errMalformed, size, len(b))
+			return fmt.Errorf("%w: %d bytes declared, %d left", ErrMalformed, size, len(b))
 		}
 		b = b[size:]
 		// Every value takes at least one byte, so a count beyond the bytes
 		// left cannot be honest.
 		if pending+count > uint64(len(b)) {
-			return fmt.Errorf("%w: %d values declared, %d bytes left", errMalformed, count, len(b))
+			return fmt.Errorf("%w: %d values declared, %d bytes left", ErrMalformed, count, len(b))
 		}
 		pending += count
 	}
 	if len(b) != 0 {
-		return fmt.Errorf("%w: %d bytes after the value", errMalformed, len(b))
+		return fmt.Errorf("%w: %d bytes after the value", ErrMalformed, len(b))
 	}
 	return nil
 }
