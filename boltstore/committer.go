@@ -1,61 +1,53 @@
 package boltstore
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/livefold/livefold/store"
-
-	bolt "go.etcd.io/bbolt"
 )
-
-// maxRetainedArena is the largest value arena kept between batches; one batch
-// of huge states should not pin its memory for the life of the Store.
-const maxRetainedArena = 4 << 20
 
 // maxBatchBytes bounds a batch by the bytes of its records as well as by its
 // number of requests: the committer stops taking requests once a batch holds
-// this much, so with store.MaxRequestBytes per request a log frame stays far below
-// the 4 GiB its length field can describe.
+// this much, so with store.MaxRequestBytes per request a log frame stays far
+// below the 4 GiB its length field can describe.
 const maxBatchBytes = 64 << 20
 
 // committer is the state of the Store's single committer goroutine. Every
 // field is owned by that goroutine; nothing else touches it.
+//
+// Both commit paths share one implementation of the rules (commitWrites,
+// judge, current): only where accepted writes go and how they are made
+// durable differs, and that is the sink's.
 type committer struct {
 	s *Store
 	// batch and errs are reused for every batch: errs[i] is the outcome of
 	// batch[i].
 	batch []request
 	errs  []error
-	// arena holds the encoded values of one transaction; bbolt requires a
-	// Put value to stay untouched until the commit, so it is reset only
-	// after the commit.
-	arena []byte
-	// keyBuf and nameBuf turn strings into the []byte bbolt wants without an
-	// allocation per write; bbolt copies the keys it keeps.
-	keyBuf  []byte
-	nameBuf []byte
-	// buckets caches the transaction's bucket handles; nil means absent.
-	buckets map[string]*bolt.Bucket
-	// cursors caches one cursor per bucket for the Expect checks: a Seek
-	// rebuilds the cursor's path from the root, also after Puts, and reusing
-	// the cursor reuses its path's memory.
-	cursors map[*bolt.Bucket]*bolt.Cursor
-	// wal is the state of the logged commit path, used when the Store has a
-	// write-ahead log.
-	wal walState
+	// pending holds the newest version of every key the batch has accepted
+	// so far, so later requests of the batch are judged against them.
+	pending map[bucketKey]overlayEntry
+	// sink takes the accepted writes; log is the same sink when the Store
+	// has a write-ahead log, else nil.
+	sink sink
+	log  *logSink
 }
 
 func newCommitter(s *Store) *committer {
-	return &committer{
+	c := &committer{
 		s:       s,
 		batch:   make([]request, 0, min(s.cfg.maxBatch, 256)),
-		buckets: make(map[string]*bolt.Bucket),
-		cursors: make(map[*bolt.Bucket]*bolt.Cursor),
-		wal:     newWALState(),
+		pending: make(map[bucketKey]overlayEntry),
 	}
+	if s.wal != nil {
+		c.log = newLogSink(s)
+		c.sink = c.log
+	} else {
+		c.sink = newTxSink(s.db)
+	}
+	return c
 }
 
 // run takes batches off the queue until Close closes it and everything queued
@@ -67,10 +59,10 @@ func (c *committer) run() {
 	for {
 		req, ok := <-c.s.queue
 		if !ok {
-			if c.s.wal != nil {
+			if c.log != nil {
 				// Fold the log in before the file closes, so the file
 				// alone holds every commit.
-				c.s.finalCheckpoint = c.checkpoint()
+				c.s.finalCheckpoint = c.log.checkpoint()
 			}
 			return
 		}
@@ -89,10 +81,12 @@ func (c *committer) run() {
 				break drain
 			}
 		}
-		if c.s.wal != nil {
-			c.commitLogged()
-		} else {
-			c.commit()
+		writes, checkpoint := c.prepareErrs()
+		if writes > 0 {
+			c.commitWrites(writes, size)
+		}
+		if c.log != nil {
+			c.log.afterBatch(c.batch, c.errs, checkpoint)
 		}
 		c.complete()
 		clear(c.batch) // drop references to callers' writes and callbacks
@@ -100,50 +94,73 @@ func (c *committer) run() {
 	}
 }
 
-// commit runs one transaction for the whole batch and fills c.errs.
-func (c *committer) commit() {
-	writes, _ := c.prepareErrs()
-	st := &c.s.stats
-	if writes == 0 {
-		return // only empty requests: nothing to write, nothing to fsync
+// prepareErrs sizes c.errs for the batch and counts its writes.
+func (c *committer) prepareErrs() (writes int, checkpoint bool) {
+	if n := len(c.batch); cap(c.errs) < n {
+		c.errs = make([]error, n, cap(c.batch))
+	} else {
+		c.errs = c.errs[:n] // all nil: complete cleared them
 	}
+	for i := range c.batch {
+		writes += len(c.batch[i].writes)
+		checkpoint = checkpoint || c.batch[i].checkpoint
+	}
+	c.s.stats.recordBatch(len(c.batch), writes)
+	return writes, checkpoint
+}
 
-	start := time.Now()
-	tx, err := c.s.db.Begin(true)
-	if err != nil {
-		c.fail(err, writes)
-		return
-	}
+// commitWrites judges the batch's requests in order, hands the writes of
+// each accepted request to the sink, makes them durable in one commit and
+// fills c.errs. A rejected request changes nothing and fails alone; a failure
+// of the sink fails every request of the batch. size is the batch's size as
+// validate measured it.
+func (c *committer) commitWrites(writes, size int) {
+	st := &c.s.stats
+	clear(c.pending)
+	c.sink.begin(size)
+	defer c.sink.end()
 	applied, conflicts, corrupt := 0, 0, 0
 	for i := range c.batch {
-		reqErr, txErr := c.apply(tx, c.batch[i].writes)
-		if txErr != nil {
-			_ = tx.Rollback()
-			c.resetTx()
-			c.fail(txErr, writes)
+		req := c.batch[i].writes
+		if len(req) == 0 {
+			continue
+		}
+		reqErr, err := c.judge(req)
+		if err != nil {
+			c.fail(err, writes)
 			return
 		}
-		c.errs[i] = reqErr
-		switch {
-		case reqErr == nil:
-			applied += len(c.batch[i].writes)
-		case errors.Is(reqErr, store.ErrConflict):
-			conflicts++
-		default:
-			corrupt++
+		if reqErr != nil {
+			c.errs[i] = reqErr
+			if errors.Is(reqErr, store.ErrConflict) {
+				conflicts++
+			} else {
+				corrupt++
+			}
+			continue
 		}
+		for j := range req {
+			w := &req[j]
+			if err := c.sink.add(w); err != nil {
+				c.fail(err, writes)
+				return
+			}
+			e := overlayEntry{present: !w.Delete}
+			if e.present {
+				e.version, e.stamp = w.Record.Version, w.Record.Stamp
+			}
+			c.pending[bucketKey{w.Bucket, w.Key}] = e
+		}
+		applied += len(req)
 	}
-	// Rejections count only once the transaction they were judged in
-	// committed; otherwise every request gets store.ErrCommit instead.
+	// Rejections count only once the commit they were judged for
+	// succeeded; otherwise every request gets store.ErrCommit instead.
 	if applied == 0 {
-		_ = tx.Rollback() // every request was rejected: skip the fsync
-		c.resetTx()
 		st.recordRejections(conflicts, corrupt)
-		return
+		return // every request was rejected: nothing to write or sync
 	}
-	err = tx.Commit()
-	c.resetTx()
-	if err != nil {
+	start := time.Now()
+	if err := c.sink.commit(); err != nil {
 		c.fail(err, writes)
 		return
 	}
@@ -151,99 +168,56 @@ func (c *committer) commit() {
 	st.recordRejections(conflicts, corrupt)
 }
 
-// apply checks every Expect of one request, then applies its writes. reqErr
-// rejects only this request (nothing of it was written); txErr means the
-// transaction itself is failing and must be rolled back.
-func (c *committer) apply(tx *bolt.Tx, writes []store.Write) (reqErr, txErr error) {
-	for i := range writes {
-		if err := c.check(tx, &writes[i]); err != nil {
+// judge checks every write of one request against the newest record; a
+// failed check rejects the whole request (reqErr). err reports a failure to
+// read the file at all, which fails the batch.
+func (c *committer) judge(req []store.Write) (reqErr, err error) {
+	for i := range req {
+		w := &req[i]
+		e, reqErr, err := c.current(w)
+		if reqErr != nil || err != nil {
+			return reqErr, err
+		}
+		if err := store.CheckExpect(w, e.present, e.version, e.stamp); err != nil {
 			return err, nil
-		}
-	}
-	for i := range writes {
-		w := &writes[i]
-		b, err := c.bucket(tx, w.Bucket, !w.Delete)
-		if err != nil {
-			return nil, err
-		}
-		c.keyBuf = append(c.keyBuf[:0], w.Key...)
-		if w.Delete {
-			if b != nil {
-				if err := b.Delete(c.keyBuf); err != nil {
-					return nil, fmt.Errorf("delete bucket %q key %q: %w", w.Bucket, store.QuoteKey(w.Key), err)
-				}
-			}
-			continue
-		}
-		start := len(c.arena)
-		c.arena = EncodeRecord(c.arena, w.Record)
-		if err := b.Put(c.keyBuf, c.arena[start:len(c.arena):len(c.arena)]); err != nil {
-			return nil, fmt.Errorf("put bucket %q key %q: %w", w.Bucket, store.QuoteKey(w.Key), err)
 		}
 	}
 	return nil, nil
 }
 
-// check compares w's Expect with the record as this transaction sees it. It
-// also rejects a key that holds a nested bucket, on which bbolt's Put would
-// fail the whole transaction.
-func (c *committer) check(tx *bolt.Tx, w *store.Write) error {
-	b, _ := c.bucket(tx, w.Bucket, false)
-	if b == nil {
-		return store.CheckExpect(w, false, 0, 0)
+// current returns the record w replaces (present false: absent): from the
+// batch being built, else the log, else the database file. A key of the file
+// that holds a nested bucket is a damaged record, also for Force: bbolt's
+// Put would fail the whole transaction on it. With w.Force current does not
+// decode a record of the file, which may be damaged.
+func (c *committer) current(w *store.Write) (e overlayEntry, reqErr, err error) {
+	if e, ok := c.pending[bucketKey{w.Bucket, w.Key}]; ok {
+		return e, nil, nil
 	}
-	c.keyBuf = append(c.keyBuf[:0], w.Key...)
-	cur := c.cursors[b]
-	if cur == nil {
-		cur = b.Cursor()
-		c.cursors[b] = cur
+	if c.log != nil {
+		if e, ok := c.s.overlay.lookup(w.Bucket, w.Key); ok {
+			return e, nil, nil
+		}
 	}
-	k, v := cur.Seek(c.keyBuf)
-	if k == nil || !bytes.Equal(k, c.keyBuf) {
-		return store.CheckExpect(w, false, 0, 0)
+	v, err := c.sink.file()
+	if err != nil {
+		return overlayEntry{}, nil, err
 	}
-	if v == nil {
-		return &store.CorruptError{Bucket: w.Bucket, Key: w.Key, Reason: "key holds a nested bucket, not a record"}
+	val, found, err := v.get(w.Bucket, w.Key)
+	if err != nil || !found {
+		return overlayEntry{}, nil, err
+	}
+	if val == nil {
+		return overlayEntry{}, &store.CorruptError{Bucket: w.Bucket, Key: w.Key, Reason: "key holds a nested bucket, not a record"}, nil
 	}
 	if w.Force {
-		return nil
+		return overlayEntry{present: true}, nil, nil
 	}
-	rec, err := DecodeRecord(v)
+	rec, err := DecodeRecord(val)
 	if err != nil {
-		return store.Located(err, w.Bucket, w.Key)
+		return overlayEntry{}, store.Located(err, w.Bucket, w.Key), nil
 	}
-	return store.CheckExpect(w, true, rec.Version, rec.Stamp)
-}
-
-// bucket returns the transaction's handle of name, creating the bucket when
-// create is set; without create, an absent bucket is (nil, nil).
-func (c *committer) bucket(tx *bolt.Tx, name string, create bool) (*bolt.Bucket, error) {
-	b, ok := c.buckets[name]
-	if ok && (b != nil || !create) {
-		return b, nil
-	}
-	c.nameBuf = append(c.nameBuf[:0], name...)
-	if create {
-		var err error
-		if b, err = tx.CreateBucketIfNotExists(c.nameBuf); err != nil {
-			return nil, fmt.Errorf("create bucket %q: %w", name, err)
-		}
-	} else {
-		b = tx.Bucket(c.nameBuf)
-	}
-	c.buckets[name] = b
-	return b, nil
-}
-
-// resetTx forgets everything tied to the finished transaction.
-func (c *committer) resetTx() {
-	clear(c.buckets)
-	clear(c.cursors)
-	if cap(c.arena) > maxRetainedArena {
-		c.arena = nil
-	} else {
-		c.arena = c.arena[:0]
-	}
+	return overlayEntry{present: true, version: rec.Version, stamp: rec.Stamp}, nil, nil
 }
 
 // fail gives every request of the batch the same commit error.

@@ -119,7 +119,7 @@ func (s *Store) Scan(ctx context.Context, bucket string) iter.Seq2[store.KeyReco
 			yield(store.KeyRecord{}, err)
 			return
 		}
-		if err := s.flush(ctx); err != nil {
+		if err := s.checkpoint(ctx); err != nil {
 			yield(store.KeyRecord{}, err)
 			return
 		}
@@ -144,7 +144,7 @@ func (s *Store) Keys(ctx context.Context, bucket string) iter.Seq2[string, error
 			yield("", err)
 			return
 		}
-		if err := s.flush(ctx); err != nil {
+		if err := s.checkpoint(ctx); err != nil {
 			yield("", err)
 			return
 		}
@@ -233,7 +233,7 @@ func walkMerged[T any](s *Store, ctx context.Context, bucket string, log []overl
 // describe the file's pages: records still only in the log (always, for a
 // read-only Store) take none, and a bucket only the log has shows 0 for both.
 func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
-	if err := s.flush(ctx); err != nil {
+	if err := s.checkpoint(ctx); err != nil {
 		return nil, err
 	}
 	log := s.overlay.snapshot() // before the transaction, as in walkMerged
@@ -295,7 +295,7 @@ func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
 // Buckets). It first folds the write-ahead log into the file. Verify checks
 // records, not bbolt's page structure (see bbolt's own check command).
 func (s *Store) Verify(ctx context.Context) ([]store.CorruptError, error) {
-	if err := s.flush(ctx); err != nil {
+	if err := s.checkpoint(ctx); err != nil {
 		return nil, err
 	}
 	log := s.overlay.snapshot() // before the transaction, as in walkMerged

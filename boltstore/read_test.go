@@ -39,8 +39,12 @@ func damage(t *testing.T, path, bucket, key string, f func(v []byte)) {
 // by Get, Scan, Verify and the Expect check, that other keys keep working and
 // that Force repairs a damaged record.
 func TestStore_Get_CorruptRecord(t *testing.T) {
+	eachConfig(t, testCorruptRecord)
+}
+
+func testCorruptRecord(t *testing.T, opts ...boltstore.Option) {
 	path := filepath.Join(t.TempDir(), "s.db")
-	s, err := boltstore.Open(path, boltstore.WithNoSync())
+	s, err := boltstore.Open(path, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +59,7 @@ func TestStore_Get_CorruptRecord(t *testing.T) {
 	}
 	damage(t, path, "p", "k1", func(v []byte) { v[len(v)-1] ^= 0x01 })
 	damage(t, path, "p", "k3", func(v []byte) { v[0] = 9 })
-	s = reopen(t, path, boltstore.WithNoSync())
+	s = reopen(t, path, opts...)
 	ctx := context.Background()
 
 	for k, reason := range map[string]string{"k1": "checksum", "k3": "format"} {

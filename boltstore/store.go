@@ -201,7 +201,7 @@ func (s *Store) openLog(use bool) error {
 	}
 	s.logRecords = len(writes)
 	if len(writes) > 0 {
-		err := applyToDB(s.db, func(yield func(bucket, key string, del bool, value []byte) error) error {
+		err := writeFile(s.db, func(yield func(bucket, key string, del bool, value []byte) error) error {
 			for _, wr := range writes {
 				if err := yield(wr.bucket, wr.key, wr.delete, wr.value); err != nil {
 					return err
@@ -240,10 +240,10 @@ func (s *Store) closeLog() error {
 	return s.wal.remove()
 }
 
-// flush asks the committer to fold the log into the file and waits for it,
-// so that a walk of the file sees every commit reported before. Without a
-// log it does nothing.
-func (s *Store) flush(ctx context.Context) error {
+// checkpoint asks the committer to fold the write-ahead log into the file
+// and waits until it did, so that a walk of the file sees every commit
+// reported before. Without a log (also read-only) it does nothing.
+func (s *Store) checkpoint(ctx context.Context) error {
 	if s.wal == nil {
 		return nil
 	}

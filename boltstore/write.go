@@ -15,7 +15,7 @@ type request struct {
 	done func(error)
 	wait chan error
 	// checkpoint asks the committer to fold the log into the database file
-	// after this batch; see Store.flush.
+	// after this batch; see Store.checkpoint.
 	checkpoint bool
 	// size is about how many bytes the writes take in a commit, measured
 	// once by validate.

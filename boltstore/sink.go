@@ -1,0 +1,197 @@
+package boltstore
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/livefold/livefold/store"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// sink is where a batch's accepted writes go and how they are made durable:
+// a frame of the write-ahead log (logSink) or a bbolt write transaction of
+// the file (txSink). The committer calls begin, then file and add while it
+// judges the batch, then commit if anything was accepted, and end in every
+// case.
+type sink interface {
+	// begin starts a batch of size bytes, as validate measured them.
+	begin(size int)
+	// file returns a view of the database file in which the committer looks
+	// up the records neither the batch nor the log has, begun on first use
+	// in the batch.
+	file() (*txView, error)
+	// add takes one write of an accepted request; an error fails the batch.
+	add(w *store.Write) error
+	// commit makes the writes added durable and visible to readers.
+	commit() error
+	// end releases what the batch holds, committed or not.
+	end()
+}
+
+// maxRetainedArena is the largest value arena kept between batches; one batch
+// of huge states should not pin its memory for the life of the Store.
+const maxRetainedArena = 4 << 20
+
+// txSink commits every batch as one bbolt write transaction of the file:
+// the path without a log. The committer's lookups read the same
+// transaction, which already holds the batch's earlier writes.
+type txSink struct {
+	db   *bolt.DB
+	view txView
+	// arena holds the encoded values of one transaction; bbolt requires a
+	// Put value to stay untouched until the commit, so it is reset only
+	// after the commit.
+	arena []byte
+}
+
+func newTxSink(db *bolt.DB) *txSink { return &txSink{db: db, view: newTxView()} }
+
+func (t *txSink) begin(int) {}
+
+func (t *txSink) file() (*txView, error) {
+	if t.view.tx == nil {
+		tx, err := t.db.Begin(true)
+		if err != nil {
+			return nil, err
+		}
+		t.view.reset(tx)
+	}
+	return &t.view, nil
+}
+
+func (t *txSink) add(w *store.Write) error {
+	v, err := t.file()
+	if err != nil {
+		return err
+	}
+	if w.Delete {
+		return v.write(w.Bucket, w.Key, true, nil)
+	}
+	start := len(t.arena)
+	t.arena = EncodeRecord(t.arena, w.Record)
+	return v.write(w.Bucket, w.Key, false, t.arena[start:len(t.arena):len(t.arena)])
+}
+
+func (t *txSink) commit() error {
+	tx := t.view.tx
+	t.view.reset(nil)
+	return tx.Commit()
+}
+
+func (t *txSink) end() {
+	if t.view.tx != nil {
+		_ = t.view.tx.Rollback()
+		t.view.reset(nil)
+	}
+	if cap(t.arena) > maxRetainedArena {
+		t.arena = nil
+	} else {
+		t.arena = t.arena[:0]
+	}
+}
+
+// txView reads and writes records in one bbolt transaction. It caches the
+// transaction's bucket handles and one cursor per bucket, and turns strings
+// into the []byte bbolt wants without an allocation per call (bbolt copies
+// the keys it keeps).
+type txView struct {
+	tx *bolt.Tx
+	// buckets caches the transaction's bucket handles; nil means absent.
+	buckets map[string]*bolt.Bucket
+	// cursors caches one cursor per bucket: a Seek rebuilds the cursor's
+	// path from the root, also after Puts, and reusing the cursor reuses its
+	// path's memory.
+	cursors         map[*bolt.Bucket]*bolt.Cursor
+	nameBuf, keyBuf []byte
+}
+
+func newTxView() txView {
+	return txView{buckets: make(map[string]*bolt.Bucket), cursors: make(map[*bolt.Bucket]*bolt.Cursor)}
+}
+
+// reset forgets everything tied to the previous transaction and starts
+// using tx (nil: none).
+func (v *txView) reset(tx *bolt.Tx) {
+	v.tx = tx
+	clear(v.buckets)
+	clear(v.cursors)
+}
+
+// bucket returns the handle of name, creating the bucket when create is
+// set; without create, an absent bucket is (nil, nil).
+func (v *txView) bucket(name string, create bool) (*bolt.Bucket, error) {
+	b, ok := v.buckets[name]
+	if ok && (b != nil || !create) {
+		return b, nil
+	}
+	v.nameBuf = append(v.nameBuf[:0], name...)
+	if create {
+		var err error
+		if b, err = v.tx.CreateBucketIfNotExists(v.nameBuf); err != nil {
+			return nil, fmt.Errorf("create bucket %q: %w", name, err)
+		}
+	} else {
+		b = v.tx.Bucket(v.nameBuf)
+	}
+	v.buckets[name] = b
+	return b, nil
+}
+
+// get returns the value stored under bucket and key, valid until the
+// transaction ends; found false when there is none. A nil value with found
+// is a nested bucket, which this package never creates.
+func (v *txView) get(bucket, key string) (val []byte, found bool, err error) {
+	b, err := v.bucket(bucket, false)
+	if err != nil || b == nil {
+		return nil, false, err
+	}
+	cur := v.cursors[b]
+	if cur == nil {
+		cur = b.Cursor()
+		v.cursors[b] = cur
+	}
+	v.keyBuf = append(v.keyBuf[:0], key...)
+	k, val := cur.Seek(v.keyBuf)
+	if k == nil || !bytes.Equal(k, v.keyBuf) {
+		return nil, false, nil
+	}
+	return val, true, nil
+}
+
+// write puts value under bucket and key, creating the bucket, or with del
+// deletes the key. value must stay untouched until the transaction ended.
+func (v *txView) write(bucket, key string, del bool, value []byte) error {
+	b, err := v.bucket(bucket, !del)
+	if err != nil || b == nil {
+		return err // deleting from an absent bucket changes nothing
+	}
+	v.keyBuf = append(v.keyBuf[:0], key...)
+	if del {
+		if err := b.Delete(v.keyBuf); err != nil {
+			return fmt.Errorf("delete bucket %q key %q: %w", bucket, store.QuoteKey(key), err)
+		}
+		return nil
+	}
+	if err := b.Put(v.keyBuf, value); err != nil {
+		return fmt.Errorf("put bucket %q key %q: %w", bucket, store.QuoteKey(key), err)
+	}
+	return nil
+}
+
+// writeFile puts and deletes records in one write transaction of db, as
+// writes yields them: a checkpoint and the replay of a log at Open share it.
+// Each value must stay untouched until writeFile returned.
+func writeFile(db *bolt.DB, writes func(yield func(bucket, key string, del bool, value []byte) error) error) error {
+	tx, err := db.Begin(true)
+	if err != nil {
+		return err
+	}
+	v := newTxView()
+	v.reset(tx)
+	if err := writes(v.write); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
