@@ -44,11 +44,12 @@
 // records as one frame to a log beside it (the file's path plus "-wal") and
 // syncs that with one fdatasync, which is the durable point. A bbolt
 // transaction would rewrite every B+tree page the batch touches and sync
-// twice. Committed records wait in the log, and in memory where Get finds
-// them, until the log reaches WithWALSize: then a checkpoint writes them into
-// the file in one transaction, in key order, and the log starts over. Scan,
-// Buckets and Verify checkpoint first, so they see every commit reported
-// before they were called. A clean Close checkpoints and removes the log;
+// twice. Committed records wait in the log, and in memory, until the log
+// reaches WithWALSize: then a checkpoint writes them into the file in one
+// transaction, in key order, and the log starts over (Checkpoint does it on
+// demand). Reads merge the records in memory with the file's, so they see
+// every commit reported before they were called without waiting for a
+// checkpoint. A clean Close checkpoints and removes the log;
 // after a crash, the next Open replays the log's complete frames into the
 // file, so nothing acknowledged is lost, and ignores a torn last frame,
 // which was never acknowledged.
@@ -73,11 +74,12 @@
 //
 // Every method of Store is safe for concurrent use. The submission queue is
 // bounded (WithQueueSize); Submit blocks while it is full, until ctx ends or
-// Close begins. Get runs concurrently with the committer, from the
-// write-ahead log's records in memory or a bbolt read transaction. Scan,
-// Buckets and Verify first ask the committer to fold the log into the file
-// (so they queue behind the requests already queued), then read the file in
-// read transactions.
+// Close begins. Reads (Get, Scan, Keys, Buckets, Verify) run concurrently
+// with the committer and never wait for it: they read the write-ahead log's
+// records in memory and the file in bbolt read transactions. Scan and Keys
+// read the file in chunks and hold no transaction while their loop body
+// runs. Commit, Checkpoint and Close queue behind the requests already queued
+// and wait for the committer.
 //
 // # Ownership
 //
@@ -99,13 +101,13 @@
 //
 // Done callbacks run on the committer goroutine, which commits every
 // request: while one runs, nothing commits. A callback must be quick and
-// must not wait for the Store. Commit, Close, Scan, Keys, Buckets and Verify
-// wait for the committer, and so does a Submit that finds the queue full:
-// called from inside done, or from a goroutine done waits for, they deadlock
-// the Store, which does not detect it. Hand slow work and such calls to a
-// goroutine of your own. A Submit that finds room in the queue returns at
-// once, and its request commits in a later batch. A panicking callback is
-// recovered and logged (WithLogger).
+// must not wait for the Store. Commit, Checkpoint and Close wait for the
+// committer, and so does a Submit that finds the queue full: called from
+// inside done, or from a goroutine done waits for, they deadlock the Store,
+// which does not detect it. Hand slow work and such calls to a goroutine of
+// your own. Reads never wait for the committer, and a Submit that finds room
+// in the queue returns at once: its request commits in a later batch. A
+// panicking callback is recovered and logged (WithLogger).
 //
 // Without the write-ahead log (WithoutWAL), bbolt makes a transaction's
 // records visible to readers when it writes its meta page, just before the

@@ -85,15 +85,18 @@ const scanChunk = 256
 // Scan walks bucket in key order and yields each record with a nil error, or,
 // for a damaged record, its key with an error satisfying errors.Is(err,
 // store.ErrCorrupt), and continues. An absent bucket yields nothing. A failure to
-// read at all (store.ErrClosed, store.ErrInvalidName, store.ErrCommit when the
-// write-ahead log cannot be folded into the file first, ctx's error, checked
+// read at all (store.ErrClosed, store.ErrInvalidName, ctx's error, checked
 // before every record) is yielded once as the last element. Each yielded
 // store.Record.State is a fresh copy owned by the caller.
 //
-// Scan sees every commit reported before it was called. It reads records in
-// chunks, each in its own read transaction, and holds none while the loop
-// body runs, so the body may call any method of the Store; a record committed
-// again during the scan may be seen in its newer version.
+// Scan sees every commit reported before it was called, and never waits for
+// the committer: it merges the write-ahead log's records (in memory) with the
+// file's, the log's shadowing the file's, and skips keys the log deleted. It
+// reads the file in chunks, each in its own read transaction, and holds no
+// transaction and no lock while the loop body runs, so the body may call any
+// method of the Store. A record committed during the scan may be seen in its
+// newer version or, if it was logged before the scan began, in the version
+// it had then.
 func (s *Store) Scan(ctx context.Context, bucket string) iter.Seq2[store.KeyRecord, error] {
 	type item struct {
 		kr  store.KeyRecord
@@ -119,10 +122,6 @@ func (s *Store) Scan(ctx context.Context, bucket string) iter.Seq2[store.KeyReco
 			yield(store.KeyRecord{}, err)
 			return
 		}
-		if err := s.checkpoint(ctx); err != nil {
-			yield(store.KeyRecord{}, err)
-			return
-		}
 		err := walkMerged(s, ctx, bucket, s.overlay.sorted(bucket, true), fromFile, fromLog,
 			func(it item) bool { return yield(it.kr, it.err) })
 		if err != nil {
@@ -133,18 +132,15 @@ func (s *Store) Scan(ctx context.Context, bucket string) iter.Seq2[store.KeyReco
 
 // Keys yields every key of bucket in key order, damaged records included,
 // without decoding or copying any state; see store.Store. It sees what Scan
-// sees, reads in chunks as Scan does and holds no transaction while the loop
-// body runs. A failure to read at all (as for Scan) is yielded once as the
-// last element, with an empty key.
+// sees, merges the log with the file and reads in chunks as Scan does, never
+// waits for the committer and holds no transaction while the loop body runs.
+// A failure to read at all (as for Scan) is yielded once as the last
+// element, with an empty key.
 func (s *Store) Keys(ctx context.Context, bucket string) iter.Seq2[string, error] {
 	fromFile := func(k, _ []byte) string { return string(k) }
 	fromLog := func(it *overlayItem) string { return it.key }
 	return func(yield func(string, error) bool) {
 		if err := validBucketKey(bucket, "-"); err != nil {
-			yield("", err)
-			return
-		}
-		if err := s.checkpoint(ctx); err != nil {
 			yield("", err)
 			return
 		}
@@ -165,12 +161,19 @@ func (s *Store) Keys(ctx context.Context, bucket string) iter.Seq2[string, error
 // error is a failure to read (store.ErrClosed, ctx's error); walkMerged
 // returns nil when the walk ended or yield stopped it.
 //
-// log is taken before the first transaction begins and not refreshed, so
-// every commit reported before the walk began is in log or in every file
-// transaction: a checkpoint copies records into the file before it drops them
-// from the overlay. A record committed later may show in its newer version
-// (from the file), or not at all; a record of log shows as log has it even
-// when a later checkpoint put a newer version into the file.
+// log is a snapshot of the overlay taken once, before the first transaction
+// begins, rather than one per chunk: a snapshot costs a copy and a sort of
+// the bucket's overlay, and with one per scan a chunk costs only its own
+// records. It is correct because of the order of the two steps: a commit is
+// in the overlay before its done is called, and a checkpoint commits its
+// records into the file before it drops them from the overlay, so every
+// commit reported before the walk began is in log, or is in the file for
+// every transaction begun after log was taken (possibly replaced by a newer
+// version). The reverse order, file first, could miss records that a
+// checkpoint moved in between. A record committed during the walk may show
+// in its newer version (when the file has it and log does not), and a
+// record of log shows as log has it even when a later checkpoint put a newer
+// version into the file; none shows twice, as log's keys shadow the file's.
 func walkMerged[T any](s *Store, ctx context.Context, bucket string, log []overlayItem,
 	fromFile func(k, v []byte) T, fromLog func(*overlayItem) T, yield func(T) bool) error {
 	name := []byte(bucket)
@@ -225,17 +228,15 @@ func walkMerged[T any](s *Store, ctx context.Context, bucket string, log []overl
 	}
 }
 
-// Buckets lists every bucket in name order with its size, after folding the
-// write-ahead log into the file. Errors: store.ErrClosed, store.ErrCommit (the
-// log could not be folded in), ctx's error.
+// Buckets lists every bucket in name order with its size. Errors:
+// store.ErrClosed, ctx's error.
 //
-// Keys counts the records of the file and of the log. Bytes and InUse
-// describe the file's pages: records still only in the log (always, for a
-// read-only Store) take none, and a bucket only the log has shows 0 for both.
+// Keys counts the records of the file and of the write-ahead log, merged as
+// Scan merges them, so it includes every commit reported before the call;
+// Buckets never waits for the committer. Bytes and InUse describe the file's
+// pages: records still only in the log take none until a checkpoint (never,
+// in a read-only Store), and a bucket only the log has shows 0 for both.
 func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
-	if err := s.checkpoint(ctx); err != nil {
-		return nil, err
-	}
 	log := s.overlay.snapshot() // before the transaction, as in walkMerged
 	var out []BucketInfo
 	err := s.view(ctx, func(tx *bolt.Tx) error {
@@ -288,16 +289,13 @@ func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
 	return out, nil
 }
 
-// Verify reads every record of every bucket, of the file in one read
-// transaction and of the log, and returns one store.CorruptError per damaged
-// record, in bucket and key order. The error is for failing to read at all
-// (store.ErrClosed, store.ErrCommit, ctx's error, as for
-// Buckets). It first folds the write-ahead log into the file. Verify checks
-// records, not bbolt's page structure (see bbolt's own check command).
+// Verify reads every record of every bucket, those of the file in one read
+// transaction merged with those of the write-ahead log as Scan merges them,
+// and returns one store.CorruptError per damaged record, in bucket and key
+// order; it never waits for the committer. The error is for failing to read
+// at all (store.ErrClosed, ctx's error). Verify checks records, not bbolt's
+// page structure (see bbolt's own check command).
 func (s *Store) Verify(ctx context.Context) ([]store.CorruptError, error) {
-	if err := s.checkpoint(ctx); err != nil {
-		return nil, err
-	}
 	log := s.overlay.snapshot() // before the transaction, as in walkMerged
 	var bad []store.CorruptError
 	report := func(err error) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -108,6 +110,10 @@ func testCorruptRecord(t *testing.T, opts ...boltstore.Option) {
 	if !slices.Equal(scanned, []string{"k1", "k2", "k3"}) || scanErrs != 2 {
 		t.Errorf("Scan keys %v with %d errors; want [k1 k2 k3] with 2 errors", scanned, scanErrs)
 	}
+	// Keys reads no state, so damage is no error to it.
+	if got := keysAll(t, s, "p"); !slices.Equal(got, []string{"k1", "k2", "k3"}) {
+		t.Errorf("Keys = %v; want [k1 k2 k3]", got)
+	}
 
 	// A write over a damaged record fails alone; Force repairs it.
 	err = s.Commit(ctx, []store.Write{put("p", "k1", 1, rec(2, "x"))})
@@ -168,7 +174,8 @@ func TestStore_Scan_KeyOrder(t *testing.T) {
 	}
 }
 
-// Ensure that Buckets lists every bucket with its key count.
+// Ensure that Buckets lists every bucket with its key count, from the log
+// before a checkpoint, and with the size of its pages after one.
 func TestStore_Buckets_Counts(t *testing.T) {
 	s := openStore(t, boltstore.WithNoSync())
 	ctx := context.Background()
@@ -176,16 +183,195 @@ func TestStore_Buckets_Counts(t *testing.T) {
 		t.Fatalf("Buckets(empty) = %v, %v; want none", bs, err)
 	}
 	mustCommit(t, s, put("b", "1", 0, rec(1, "x")), put("b", "2", 0, rec(1, "x")), put("a", "1", 0, rec(1, "x")))
-	bs, err := s.Buckets(ctx)
-	if err != nil {
-		t.Fatalf("Buckets = %v", err)
+	check := func() []boltstore.BucketInfo {
+		t.Helper()
+		bs, err := s.Buckets(ctx)
+		if err != nil {
+			t.Fatalf("Buckets = %v", err)
+		}
+		if len(bs) != 2 || bs[0].Name != "a" || bs[0].Keys != 1 || bs[1].Name != "b" || bs[1].Keys != 2 {
+			t.Fatalf("Buckets = %+v; want a:1 b:2", bs)
+		}
+		return bs
 	}
-	if len(bs) != 2 || bs[0].Name != "a" || bs[0].Keys != 1 || bs[1].Name != "b" || bs[1].Keys != 2 {
-		t.Fatalf("Buckets = %+v; want a:1 b:2", bs)
+	check()
+	if err := s.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
 	}
-	for _, b := range bs {
+	for _, b := range check() {
 		if b.Bytes <= 0 || b.InUse <= 0 || b.InUse > b.Bytes {
 			t.Errorf("bucket %s: Bytes %d InUse %d; want 0 < InUse <= Bytes", b.Name, b.Bytes, b.InUse)
 		}
+	}
+}
+
+// Ensure that Scan and Keys merge the log's records with the file's in key
+// order, across chunks: records only in the log, replaced in the log,
+// deleted in the log, and only in the file, all without a checkpoint.
+func TestStore_Scan_MergesLogWithFile(t *testing.T) {
+	eachConfig(t, func(t *testing.T, opts ...boltstore.Option) {
+		s := openStore(t, opts...)
+		ctx := context.Background()
+		type want struct {
+			version uint64
+			state   string
+		}
+		model := map[string]want{}
+		var writes []store.Write
+		for i := range 600 {
+			k := fmt.Sprintf("k%04d", i)
+			writes = append(writes, put("p", k, 0, rec(1, k)))
+			model[k] = want{1, k}
+		}
+		mustCommit(t, s, writes...)
+		if err := s.Checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// In the log only, in several frames: deletes and replacements of
+		// the file's records, new keys between, before and after them.
+		writes = writes[:0]
+		for i := range 600 {
+			k := fmt.Sprintf("k%04d", i)
+			switch {
+			case i%3 == 0:
+				writes = append(writes, store.Write{Bucket: "p", Key: k, Expect: 1, Delete: true})
+				delete(model, k)
+			case i%5 == 0:
+				writes = append(writes, put("p", k, 1, rec(2, "new"+k)))
+				model[k] = want{2, "new" + k}
+			}
+			if i%7 == 0 {
+				writes = append(writes, put("p", k+"+", 0, rec(1, "ins")))
+				model[k+"+"] = want{1, "ins"}
+			}
+			if len(writes) >= 100 {
+				mustCommit(t, s, writes...)
+				writes = writes[:0]
+			}
+		}
+		mustCommit(t, s, append(writes, put("p", "a", 0, rec(1, "first")), put("p", "z", 0, rec(1, "last")))...)
+		model["a"], model["z"] = want{1, "first"}, want{1, "last"}
+		fresh := make([]store.Write, 300)
+		for i := range fresh {
+			fresh[i] = put("fresh", fmt.Sprintf("f%04d", i), 0, rec(1, "f"))
+		}
+		mustCommit(t, s, fresh...)
+
+		before := s.Stats()
+		var wantScan []string
+		keys := slices.Sorted(maps.Keys(model))
+		for _, k := range keys {
+			wantScan = append(wantScan, fmt.Sprintf("%s=%d:%s", k, model[k].version, model[k].state))
+		}
+		if got := scanAll(t, s, "p"); !slices.Equal(got, wantScan) {
+			t.Errorf("Scan(p) yielded %d records, first differences:\n%s", len(got), firstDiff(got, wantScan))
+		}
+		if got := keysAll(t, s, "p"); !slices.Equal(got, keys) {
+			t.Errorf("Keys(p) yielded %d keys, first differences:\n%s", len(got), firstDiff(got, keys))
+		}
+		if got := keysAll(t, s, "fresh"); len(got) != len(fresh) || got[0] != "f0000" || got[len(got)-1] != "f0299" {
+			t.Errorf("Keys(fresh) yielded %d keys; want f0000..f0299", len(got))
+		}
+		bs, err := s.Buckets(ctx)
+		if err != nil || len(bs) != 2 || bs[0].Keys != len(fresh) || bs[1].Keys != len(model) {
+			t.Errorf("Buckets = %+v, %v; want fresh:%d p:%d", bs, err, len(fresh), len(model))
+		}
+		if bad, err := s.Verify(ctx); err != nil || len(bad) != 0 {
+			t.Errorf("Verify = %v, %v; want no damage", bad, err)
+		}
+		after := s.Stats()
+		if after.Checkpoints != before.Checkpoints || after.LogBytes != before.LogBytes {
+			t.Errorf("reads changed Checkpoints %d -> %d, LogBytes %d -> %d; want no checkpoint",
+				before.Checkpoints, after.Checkpoints, before.LogBytes, after.LogBytes)
+		}
+	})
+}
+
+// firstDiff describes where got and want first differ.
+func firstDiff(got, want []string) string {
+	for i := range max(len(got), len(want)) {
+		var g, w string
+		if i < len(got) {
+			g = got[i]
+		}
+		if i < len(want) {
+			w = want[i]
+		}
+		if g != w {
+			return fmt.Sprintf("at %d: got %q, want %q", i, g, w)
+		}
+	}
+	return "none"
+}
+
+// Ensure that Scan and Keys yield every record committed before they were
+// called exactly once, in key order, while their loop bodies commit newer
+// versions and checkpoints move the log into the file between chunks.
+func TestStore_Scan_ConcurrentCommitsAndCheckpoints(t *testing.T) {
+	s := openStore(t, boltstore.WithNoSync())
+	ctx := context.Background()
+	const n = 700
+	versions := make([]uint64, n)
+	for i := range n {
+		mustCommit(t, s, put("p", fmt.Sprintf("k%04d", i), 0, rec(1, "v")))
+		versions[i] = 1
+		if i == n/2 {
+			if err := s.Checkpoint(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// bump commits a newer version of the 50 keys after i and, every other
+	// time, checkpoints.
+	bump := func(i int) {
+		t.Helper()
+		var writes []store.Write
+		for j := i + 1; j < min(i+51, n); j++ {
+			writes = append(writes, put("p", fmt.Sprintf("k%04d", j), versions[j], rec(versions[j]+1, "v")))
+			versions[j]++
+		}
+		if len(writes) > 0 {
+			mustCommit(t, s, writes...)
+		}
+		if i%200 == 0 {
+			if err := s.Checkpoint(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	i := 0
+	for kr, err := range s.Scan(ctx, "p") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("k%04d", i); kr.Key != want {
+			t.Fatalf("Scan record %d = %s; want %s", i, kr.Key, want)
+		}
+		if i%100 == 0 {
+			bump(i)
+		}
+		i++
+	}
+	if i != n {
+		t.Fatalf("Scan yielded %d records; want %d", i, n)
+	}
+	i = 0
+	for k, err := range s.Keys(ctx, "p") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("k%04d", i); k != want {
+			t.Fatalf("Keys key %d = %s; want %s", i, k, want)
+		}
+		if i%100 == 0 {
+			bump(i)
+		}
+		i++
+	}
+	if i != n {
+		t.Fatalf("Keys yielded %d keys; want %d", i, n)
+	}
+	if s.Stats().Checkpoints < 4 {
+		t.Fatalf("Checkpoints = %d; the scans did not run across checkpoints", s.Stats().Checkpoints)
 	}
 }

@@ -158,6 +158,9 @@ func TestOpen_ReadOnly_ServesLogOfUncleanStop(t *testing.T) {
 	if err := ro.Commit(ctx, w); !errors.Is(err, boltstore.ErrReadOnly) {
 		t.Errorf("Commit = %v; want ErrReadOnly", err)
 	}
+	if err := ro.Checkpoint(ctx); !errors.Is(err, boltstore.ErrReadOnly) {
+		t.Errorf("Checkpoint = %v; want ErrReadOnly", err)
+	}
 	if err := ro.Close(); err != nil {
 		t.Fatalf("Close = %v", err)
 	}

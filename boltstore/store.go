@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/livefold/livefold/store"
+
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -240,11 +242,24 @@ func (s *Store) closeLog() error {
 	return s.wal.remove()
 }
 
-// checkpoint asks the committer to fold the write-ahead log into the file
-// and waits until it did, so that a walk of the file sees every commit
-// reported before. Without a log (also read-only) it does nothing.
-func (s *Store) checkpoint(ctx context.Context) error {
-	if s.wal == nil {
+// Checkpoint folds the write-ahead log into the file now and waits until it
+// did: afterwards the file alone holds every commit reported before the call,
+// as after a clean Close, so tools that read it with bbolt alone see them.
+// No read needs it: reads merge the log's records with the file's. It queues
+// behind the requests already queued, and commits wait while it runs.
+//
+// Without a log (WithoutWAL, WithMaxSize) there is nothing to fold and it
+// returns nil. Errors: store.ErrClosed, ErrReadOnly (a read-only Store never
+// writes its file), store.ErrCommit wrapping a failure to write the file or
+// to restart the log (the log keeps every commit), ctx's error while waiting
+// for queue space. Once queued it waits for the outcome, like Commit, and
+// like Commit it deadlocks the Store when called from inside a done
+// callback.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	if s.wal == nil && !s.readOnly {
+		if s.isClosed.Load() {
+			return store.ErrClosed
+		}
 		return nil
 	}
 	ch := s.waiters.Get().(chan error)

@@ -118,6 +118,19 @@ func TestStore_Close_ThenErrClosed(t *testing.T) {
 			t.Errorf("Scan yielded %v; want ErrClosed", err)
 		}
 	}
+	n := 0
+	for _, err := range s.Keys(ctx, "p") {
+		n++
+		if !errors.Is(err, store.ErrClosed) {
+			t.Errorf("Keys yielded %v; want ErrClosed", err)
+		}
+	}
+	if n != 1 {
+		t.Errorf("Keys yielded %d elements; want one ErrClosed", n)
+	}
+	if err := s.Checkpoint(ctx); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Checkpoint = %v; want ErrClosed", err)
+	}
 	if called {
 		t.Error("done was called for a rejected Submit")
 	}

@@ -15,7 +15,7 @@ type request struct {
 	done func(error)
 	wait chan error
 	// checkpoint asks the committer to fold the log into the database file
-	// after this batch; see Store.checkpoint.
+	// after this batch; see Store.Checkpoint.
 	checkpoint bool
 	// size is about how many bytes the writes take in a commit, measured
 	// once by validate.
@@ -45,10 +45,11 @@ type request struct {
 // request's, which makes it a barrier. A nil done is allowed.
 //
 // done runs on the Store's committer goroutine, and the next batch waits for
-// it: it must be quick and must not wait for the Store. Commit, Close, Scan,
-// Keys, Buckets and Verify wait for the committer, and so does a Submit that
-// finds the queue full: called from inside done, or from a goroutine done
-// waits for, they deadlock the Store, which does not detect it. Hand slow
+// it: it must be quick and must not wait for the Store. Commit, Checkpoint
+// and Close wait for the committer, and so does a Submit that finds the
+// queue full: called from inside done, or from a goroutine done waits for,
+// they deadlock the Store, which does not detect it. Reads (Get, Scan, Keys,
+// Buckets, Verify) never wait for the committer. Hand slow
 // work and such calls to a goroutine of your own. A Submit that finds room in
 // the queue returns at once, and its request commits in a later batch. A
 // panic in done is recovered and logged. The caller keeps ownership of writes and of every
