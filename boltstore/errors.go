@@ -17,6 +17,6 @@ import (
 // *store.ConflictError and *store.CorruptError with errors.As.
 var ErrLocked = errors.New("boltstore: file locked by another process or store")
 
-// ErrReadOnly is returned by Submit and Commit of a Store opened with
-// WithReadOnly. It satisfies errors.Is(err, store.ErrUnsupported).
+// ErrReadOnly is returned by Submit, Commit and Checkpoint of a Store opened
+// with WithReadOnly. It satisfies errors.Is(err, store.ErrUnsupported).
 var ErrReadOnly = fmt.Errorf("boltstore: read-only store: %w", store.ErrUnsupported)

@@ -126,6 +126,7 @@ func WithQueueSize(n int) Option { return func(c *config) { c.queueSize = max(n,
 // without Close are read into memory and never folded into the file: Get,
 // Scan, Keys, Buckets and Verify see every commit that Store acknowledged,
 // as it would have served them, and LogRecords says how many writes the log
-// held. Submit and Commit return an error wrapping ErrReadOnly. Options about
-// writing (WithNoSync, WithoutWAL, WithMaxSize, ...) are ignored.
+// held. Submit, Commit and Checkpoint return an error wrapping ErrReadOnly
+// (Submit never calls done). Options about writing (WithNoSync, WithoutWAL,
+// WithMaxSize, ...) are ignored.
 func WithReadOnly() Option { return func(c *config) { c.readOnly = true } }

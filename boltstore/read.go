@@ -15,13 +15,14 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 )
 
-// BucketInfo describes one bucket (projection) in the file.
+// BucketInfo describes one bucket (projection) of the store.
 type BucketInfo struct {
 	Name string
-	Keys int // number of records
-	// Bytes is the size of the pages allocated to the bucket; InUse the part
-	// of them holding data. A small bucket lives inline in its parent's page
-	// (bbolt), and then both are its inline size.
+	Keys int // number of records, those only in the write-ahead log included
+	// Bytes is the size of the file's pages allocated to the bucket; InUse
+	// the part of them holding data. A small bucket lives inline in its
+	// parent's page (bbolt), and then both are its inline size. Records only
+	// in the write-ahead log take no pages until a checkpoint.
 	Bytes int64
 	InUse int64
 }

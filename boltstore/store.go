@@ -143,10 +143,11 @@ func (s *Store) Path() string { return s.path }
 // without them. The value never changes after Open.
 func (s *Store) LogRecords() int { return s.logRecords }
 
-// Close stops accepting requests, waits until every request accepted before it
-// committed or failed and its done callback ran, stops the committer and
-// closes the file (a read-only Store only closes the file). Submits waiting for queue space when Close begins return
-// store.ErrClosed; every other method called after Close began returns store.ErrClosed.
+// Close stops accepting requests, waits until every request accepted before
+// it committed or failed and its done callback ran, stops the committer and
+// closes the file (a read-only Store only closes the file). Submits waiting
+// for queue space when Close begins return store.ErrClosed; every other
+// method called after Close began returns store.ErrClosed.
 //
 // Close waits for read transactions in progress to end, and for the done
 // callback running, if any: called from inside a done callback it never

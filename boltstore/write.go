@@ -48,12 +48,14 @@ type request struct {
 // it: it must be quick and must not wait for the Store. Commit, Checkpoint
 // and Close wait for the committer, and so does a Submit that finds the
 // queue full: called from inside done, or from a goroutine done waits for,
-// they deadlock the Store, which does not detect it. Reads (Get, Scan, Keys,
-// Buckets, Verify) never wait for the committer. Hand slow
-// work and such calls to a goroutine of your own. A Submit that finds room in
-// the queue returns at once, and its request commits in a later batch. A
-// panic in done is recovered and logged. The caller keeps ownership of writes and of every
-// store.Record.State but must not modify them until done was called.
+// they deadlock the Store, which does not detect it. Hand slow work and such
+// calls to a goroutine of your own. Reads (Get, Scan, Keys, Buckets, Verify)
+// never wait for the committer, and a Submit that finds room in the queue
+// returns at once: its request commits in a later batch. A panic in done is
+// recovered and logged.
+//
+// The caller keeps ownership of writes and of every store.Record.State but
+// must not modify them until done was called.
 func (s *Store) Submit(ctx context.Context, writes []store.Write, done func(error)) error {
 	size, err := validate(writes)
 	if err != nil {
