@@ -27,7 +27,9 @@ type committer struct {
 	batch []request
 	errs  []error
 	// pending holds the newest version of every key the batch has accepted
-	// so far, so later requests of the batch are judged against them.
+	// so far, so later requests of the batch are judged against them. It
+	// stays empty without a log: the lookups then read the write transaction,
+	// which holds the batch's writes already, and the map would only cost.
 	pending map[bucketKey]overlayEntry
 	// sink takes the accepted writes; log is the same sink when the Store
 	// has a write-ahead log, else nil.
@@ -145,11 +147,13 @@ func (c *committer) commitWrites(writes, size int) {
 				c.fail(err, writes)
 				return
 			}
-			e := overlayEntry{present: !w.Delete}
-			if e.present {
-				e.version, e.stamp = w.Record.Version, w.Record.Stamp
+			if c.log != nil {
+				e := overlayEntry{present: !w.Delete}
+				if e.present {
+					e.version, e.stamp = w.Record.Version, w.Record.Stamp
+				}
+				c.pending[bucketKey{w.Bucket, w.Key}] = e
 			}
-			c.pending[bucketKey{w.Bucket, w.Key}] = e
 		}
 		applied += len(req)
 	}
