@@ -49,10 +49,10 @@
 // transaction, in key order, and the log starts over (Checkpoint does it on
 // demand). Reads merge the records in memory with the file's, so they see
 // every commit reported before they were called without waiting for a
-// checkpoint. A clean Close checkpoints and removes the log;
-// after a crash, the next Open replays the log's complete frames into the
-// file, so nothing acknowledged is lost, and ignores a torn last frame,
-// which was never acknowledged.
+// checkpoint. A clean Close checkpoints and removes the log; after a crash,
+// the next Open replays the log's complete frames into the file, so nothing
+// acknowledged is lost, and ignores a torn last frame, which was never
+// acknowledged.
 //
 // Frames carry a CRC-32C and a generation chosen at random each time the log
 // starts over, so the leftovers of older, longer generations are never
@@ -65,8 +65,8 @@
 //
 // WithReadOnly opens an existing file for tools (cmd/livefold): bbolt's
 // shared lock, so it fails with ErrLocked while a writer holds the file and
-// keeps writers out while it is open; no committer; Submit and Commit return
-// ErrReadOnly. A leftover log is read into memory, never folded into the
+// keeps writers out while it is open; no committer; Submit, Commit and
+// Checkpoint return ErrReadOnly. A leftover log is read into memory, never folded into the
 // file, so reads see every acknowledged commit while the file and the log
 // stay byte for byte as they were.
 //
