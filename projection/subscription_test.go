@@ -443,3 +443,32 @@ func lineageOf[E, S, D any](t *testing.T, rt *projection.Runtime[E, S, D], key s
 	require.NotZero(t, snap.Lineage)
 	return snap.Lineage
 }
+
+// Ensure that SubscribeAll with WithInitialState works through a wrapper of
+// the store, which forwards every method of the contract, and that opening
+// such streams reads the committed view without folding the store's log into
+// its file each time.
+func TestRuntime_SubscribeAll_InitialStateThroughWrapperWithoutCheckpoints(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	rt, err := projection.New(newFaultStore(e.store, nil), e.bus, counter{})
+	require.NoError(t, err)
+	for _, k := range []string{"a", "b", "c"} {
+		_, err := rt.Apply(ctx, counterEvent{Key: k, Delta: 1})
+		require.NoError(t, err)
+	}
+	before := e.store.Stats().Checkpoints
+	for range 5 {
+		sub, err := rt.SubscribeAll(ctx, projection.WithInitialState())
+		require.NoError(t, err)
+		var keys []string
+		for range 3 {
+			u := next(t, sub)
+			require.Equal(t, projection.KindResync, u.Kind)
+			keys = append(keys, u.Key)
+		}
+		require.Equal(t, []string{"a", "b", "c"}, keys)
+		sub.Close()
+	}
+	require.Equal(t, before, e.store.Stats().Checkpoints, "opening a stream of every key checkpoints nothing")
+}
