@@ -252,7 +252,7 @@ func (r *Runtime[E, S, D]) copyOf(s *S) (S, error) {
 // on with p.rec, or deletes it when p.rec is not present.
 func (r *Runtime[E, S, D]) write(key string, p *commitPart[S, D]) store.Write {
 	return store.Write{
-		Bucket:      r.name,
+		Bucket:      p.e.bucket,
 		Key:         key,
 		Expect:      p.expect,
 		ExpectStamp: p.expectStamp,
@@ -274,7 +274,8 @@ func (r *Runtime[E, S, D]) write(key string, p *commitPart[S, D]) store.Write {
 // what is loaded is current, and commits of key still in flight were folded
 // on a record the store no longer has, so they will fail.
 func (r *Runtime[E, S, D]) pin(ctx context.Context, key string) (*entry[S, D], lineage[S], error) {
-	sh := r.cache.shardOf(key)
+	g := r.current()
+	sh := g.cache.shardOf(key)
 	sh.mu.Lock()
 	e := sh.m[key]
 	if e != nil && !e.stale {
@@ -291,7 +292,7 @@ func (r *Runtime[E, S, D]) pin(ctx context.Context, key string) (*entry[S, D], l
 	}
 	sh.mu.Unlock()
 
-	loaded, err := r.load(ctx, key)
+	loaded, err := r.load(ctx, g.bucket, key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if err != nil {
@@ -305,7 +306,7 @@ func (r *Runtime[E, S, D]) pin(ctx context.Context, key string) (*entry[S, D], l
 		return e, e.lineageLocked(), nil
 	}
 	if e = sh.m[key]; e == nil {
-		e = r.newEntry(key, loaded)
+		e = r.newEntry(g, key, loaded)
 		sh.insertLocked(e)
 	} else {
 		sh.touchLocked(e)
@@ -351,7 +352,7 @@ func (r *Runtime[E, S, D]) releaseLocked(e *entry[S, D]) {
 // the cached states of key are out of date. An idle entry is evicted now,
 // a busy one once idle (see releaseLocked).
 func (r *Runtime[E, S, D]) forget(key string) {
-	sh := r.cache.shardOf(key)
+	sh := r.current().cache.shardOf(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if e := sh.m[key]; e != nil {

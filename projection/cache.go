@@ -37,6 +37,7 @@ type shard[S, D any] struct {
 // entry is one key's cached states. All fields are guarded by its shard's mu.
 type entry[S, D any] struct {
 	key     string
+	bucket  string // the bucket of the entry's generation
 	channel string // the key's live channel, computed once
 	sh      *shard[S, D]
 

@@ -116,8 +116,9 @@ func (r *Runtime[E, S, D]) pinForRebuild(ctx context.Context, key string) (*entr
 		return e, lin, err
 	}
 	r.cfg.logger.Warn("projection: rebuilding over a damaged snapshot", "projection", r.name, "key", key, "err", err)
-	e = r.newEntry(key, record[S]{})
-	e.sh = r.cache.shardOf(key)
+	g := r.current()
+	e = r.newEntry(g, key, record[S]{})
+	e.sh = g.cache.shardOf(key)
 	e.pins = 1
 	return e, e.lineageLocked(), nil
 }

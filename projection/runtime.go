@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"sync"
 	"sync/atomic"
 
 	"github.com/livefold/livefold/store"
@@ -13,6 +14,10 @@ import (
 	"github.com/livefold/livefold/lockmap"
 	"github.com/livefold/livefold/pubsub"
 )
+
+// MaxNameLen is the longest projection name, in bytes: a store's limit less
+// the room the buckets of later generations (see RebuildAll) add to it.
+const MaxNameLen = store.MaxNameLen - genSuffixRoom
 
 // MaxKeyLen is the longest key a Runtime accepts, in bytes: the limit every
 // store accepts.
@@ -30,8 +35,8 @@ type Runtime[E, S, D any] struct {
 	cfg           config
 	codec         *codec[S]
 	locks         *lockmap.Map[string]
-	cache         *cache[S, D]
-	channelPrefix string // "projection." + name + "."
+	gen           atomic.Pointer[generation[S, D]] // the generation reads and writes use
+	channelPrefix string                           // "projection." + name + "."
 	broadcastName string
 	reqs          reqPool[S, D]
 	positions     bool // E implements Positioned and WithoutPositions was not given
@@ -44,6 +49,10 @@ type Runtime[E, S, D any] struct {
 	id uint64
 	// pub delivers committed updates to the bus; nil without a bus.
 	pub *publisher[S, D]
+	// metaMu guards meta, the projection's generation record as last read
+	// or written; RebuildAll holds it while it changes generations.
+	metaMu sync.Mutex
+	meta   metaRecord
 	// watched is set by the first subscription: from then on folds build
 	// updates for subscribers and the history.
 	watched atomic.Bool
@@ -67,6 +76,9 @@ func New[E, S, D any](st store.Store, bus *pubsub.Bus, p Projection[E, S, D], op
 	if err := store.CheckName(name); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidName, err)
 	}
+	if len(name) > MaxNameLen {
+		return nil, fmt.Errorf("%w %q: %d bytes, more than %d", ErrInvalidName, name, len(name), MaxNameLen)
+	}
 	if err := pubsub.ValidChannel("projection." + name + ".k"); err != nil {
 		return nil, fmt.Errorf("%w %q: %w", ErrInvalidName, name, err)
 	}
@@ -78,7 +90,6 @@ func New[E, S, D any](st store.Store, bus *pubsub.Bus, p Projection[E, S, D], op
 		cfg:           cfg,
 		codec:         newCodec[S](),
 		locks:         lockmap.New[string](),
-		cache:         newCache[S, D](cfg.cacheSize),
 		channelPrefix: "projection." + name + ".",
 		broadcastName: defaultBroadcastName,
 		gate:          newGate(),
@@ -89,6 +100,12 @@ func New[E, S, D any](st store.Store, bus *pubsub.Bus, p Projection[E, S, D], op
 		// An interface E may hold events that implement Positioned.
 		r.positions = et.Kind() == reflect.Interface || et.Implements(reflect.TypeFor[Positioned]())
 	}
+	meta, err := r.readMeta(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	r.meta = meta
+	r.gen.Store(&generation[S, D]{n: meta.Current, bucket: genBucket(name, meta.Current), cache: newCache[S, D](cfg.cacheSize)})
 	if bus != nil {
 		r.pub = newPublisher(bus, &r.stats.published, r.publishFailed)
 	}
@@ -152,7 +169,8 @@ func (r *Runtime[E, S, D]) readCommitted(ctx context.Context, key string) (snap 
 	if r.store.Closed() {
 		return snap, false, 0, fmt.Errorf("%w: projection %q, key %q", ErrClosed, r.name, key)
 	}
-	sh := r.cache.shardOf(key)
+	g := r.current()
+	sh := g.cache.shardOf(key)
 	for {
 		sh.mu.Lock()
 		cached := sh.m[key]
@@ -168,7 +186,7 @@ func (r *Runtime[E, S, D]) readCommitted(ctx context.Context, key string) (snap 
 		sh.misses++
 		sh.mu.Unlock()
 
-		loaded, err := r.load(ctx, key)
+		loaded, err := r.load(ctx, g.bucket, key)
 		if err != nil {
 			return snap, false, 0, err
 		}
@@ -191,7 +209,7 @@ func (r *Runtime[E, S, D]) readCommitted(ctx context.Context, key string) (snap 
 			sh.mu.Unlock()
 			continue
 		case e == nil:
-			e = r.newEntry(key, loaded)
+			e = r.newEntry(g, key, loaded)
 			sh.insertLocked(e)
 			fallthrough
 		default:
@@ -234,9 +252,9 @@ func (r *Runtime[E, S, D]) snapshotOf(key string, c *record[S]) (Snapshot[S], bo
 	return Snapshot[S]{State: s, Version: c.version, Lineage: c.lineage, UpdatedAt: c.updatedAt}, true, nil
 }
 
-// load reads and decodes key's record from the store.
-func (r *Runtime[E, S, D]) load(ctx context.Context, key string) (record[S], error) {
-	rec, ok, err := r.store.Get(ctx, r.name, key)
+// load reads and decodes key's record from bucket.
+func (r *Runtime[E, S, D]) load(ctx context.Context, bucket, key string) (record[S], error) {
+	rec, ok, err := r.store.Get(ctx, bucket, key)
 	if err != nil {
 		return record[S]{}, r.storeErr(key, err)
 	}
@@ -259,8 +277,8 @@ func (r *Runtime[E, S, D]) load(ctx context.Context, key string) (record[S], err
 	}, nil
 }
 
-func (r *Runtime[E, S, D]) newEntry(key string, rec record[S]) *entry[S, D] {
-	return &entry[S, D]{key: key, channel: r.Channel(key), committed: rec, pending: rec}
+func (r *Runtime[E, S, D]) newEntry(g *generation[S, D], key string, rec record[S]) *entry[S, D] {
+	return &entry[S, D]{key: key, bucket: g.bucket, channel: r.Channel(key), committed: rec, pending: rec}
 }
 
 // storeErr wraps an error from the store with the projection's sentinels;

@@ -287,9 +287,9 @@ func TestNew_InvalidName(t *testing.T) {
 		}
 		require.ErrorIs(t, err, projection.ErrInvalidName, "name %q", name)
 	}
-	_, err := projection.New(e.store, e.bus, counter{name: strings.Repeat("n", store.MaxNameLen+1)})
+	_, err := projection.New(e.store, e.bus, counter{name: strings.Repeat("n", projection.MaxNameLen+1)})
 	require.ErrorIs(t, err, projection.ErrInvalidName, "a name longer than every store accepts")
-	_, err = projection.New(e.store, e.bus, counter{name: strings.Repeat("n", store.MaxNameLen)})
+	_, err = projection.New(e.store, e.bus, counter{name: strings.Repeat("n", projection.MaxNameLen)})
 	require.NoError(t, err)
 	_, err = projection.New(nil, e.bus, counter{})
 	require.ErrorIs(t, err, projection.ErrNilArgument)

@@ -52,8 +52,9 @@ func (r *Runtime[E, S, D]) Stats() Stats {
 		Dropped:    r.stats.dropped.Load(),
 		Resyncs:    r.stats.resyncs.Load(),
 	}
-	for i := range r.cache.shards {
-		sh := &r.cache.shards[i]
+	g := r.current()
+	for i := range g.cache.shards {
+		sh := &g.cache.shards[i]
 		sh.mu.Lock()
 		s.CacheHits += sh.hits
 		s.CacheMisses += sh.misses

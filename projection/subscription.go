@@ -191,7 +191,7 @@ func (r *Runtime[E, S, D]) subscribe(ctx context.Context, key string, opts []Sub
 // the subscription reads each key's state when it sends it.
 func (r *Runtime[E, S, D]) keys(ctx context.Context) ([]string, error) {
 	var keys []string
-	for k, err := range r.store.Keys(ctx, r.name) {
+	for k, err := range r.store.Keys(ctx, r.current().bucket) {
 		if err != nil {
 			return nil, r.storeErr("", err)
 		}
@@ -204,7 +204,7 @@ func (r *Runtime[E, S, D]) keys(ctx context.Context) ([]string, error) {
 // the seq after which live updates continue them.
 func (r *Runtime[E, S, D]) catchUp(ctx context.Context, key string, cfg subConfig) ([]Update[S, D], uint64, error) {
 	if cfg.hasSince {
-		sh := r.cache.shardOf(key)
+		sh := r.current().cache.shardOf(key)
 		sh.mu.Lock()
 		if e := sh.m[key]; e != nil && !e.stale {
 			if replay, ok := e.replayLocked(cfg.since); ok {

@@ -26,7 +26,7 @@ func (r *Runtime[E, S, D]) Verify(ctx context.Context) ([]DamagedKey, error) {
 	}
 	defer r.gate.exit()
 	var damaged []DamagedKey
-	for kr, err := range r.store.Scan(ctx, r.name) {
+	for kr, err := range r.store.Scan(ctx, r.current().bucket) {
 		switch {
 		case errors.Is(err, store.ErrCorrupt):
 			damaged = append(damaged, DamagedKey{Key: kr.Key, Err: r.corrupt(kr.Key, err)})

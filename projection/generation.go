@@ -1,0 +1,98 @@
+package projection
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/livefold/livefold/store"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// metaBucket holds one record per projection that says which generation of
+// its snapshots is current. A projection name is a channel token, which has
+// no space, so no projection's bucket can be this one.
+const metaBucket = "livefold generations"
+
+// genSuffixRoom is what a generation's bucket name may add to the
+// projection's name: " #" and up to 20 digits.
+const genSuffixRoom = 22
+
+// generation is one set of a projection's snapshots: the bucket that holds
+// them and the cache of their decoded states. RebuildAll builds a new
+// generation beside the current one and switches to it in one step.
+type generation[S, D any] struct {
+	n      uint64 // 0 for the projection's first generation
+	bucket string
+	cache  *cache[S, D]
+}
+
+// genBucket returns the bucket of generation n of the projection name: the
+// name itself for the first, so files written before generations existed
+// read as generation 0.
+func genBucket(name string, n uint64) string {
+	if n == 0 {
+		return name
+	}
+	return name + " #" + strconv.FormatUint(n, 10)
+}
+
+// genMeta is the record of metaBucket for one projection.
+type genMeta struct {
+	Current  uint64 `msgpack:"current"`  // the generation reads and writes use
+	Revision string `msgpack:"revision"` // the projection code's revision that built Current
+	Building uint64 `msgpack:"building"` // a generation RebuildAll was building, 0 if none
+}
+
+// metaRecord is genMeta as stored, with the record version a write of it
+// must expect.
+type metaRecord struct {
+	genMeta
+	version, stamp uint64
+}
+
+// readMeta reads the projection's generation record; absent, it is the
+// first generation with no revision.
+func (r *Runtime[E, S, D]) readMeta(ctx context.Context) (metaRecord, error) {
+	rec, ok, err := r.store.Get(ctx, metaBucket, r.name)
+	if err != nil || !ok {
+		return metaRecord{}, err
+	}
+	var m metaRecord
+	if err := msgpack.Unmarshal(rec.State, &m.genMeta); err != nil {
+		return metaRecord{}, fmt.Errorf("%w: projection %q: generation record: %w", ErrCorrupt, r.name, err)
+	}
+	m.version, m.stamp = rec.Version, rec.Stamp
+	return m, nil
+}
+
+// writeMeta replaces the projection's generation record with m, if it is
+// still the one read as old.
+func (r *Runtime[E, S, D]) writeMeta(ctx context.Context, old metaRecord, m genMeta) (metaRecord, error) {
+	b, err := msgpack.Marshal(&m)
+	if err != nil {
+		return old, fmt.Errorf("%w: generation record: %w", ErrEncode, err)
+	}
+	next := metaRecord{genMeta: m, version: old.version + 1, stamp: newStamp()}
+	err = r.commit(ctx, []store.Write{{
+		Bucket: metaBucket, Key: r.name, Expect: old.version, ExpectStamp: old.stamp,
+		Record: store.Record{Version: next.version, Stamp: next.stamp, UpdatedAt: r.now(), State: b},
+	}})
+	if err != nil {
+		return old, r.storeErr("", fmt.Errorf("generation record: %w", err))
+	}
+	return next, nil
+}
+
+// commit submits writes as one request and waits for its outcome, which it
+// returns. Once queued it waits even if ctx ends: the writes may be durable.
+func (r *Runtime[E, S, D]) commit(ctx context.Context, writes []store.Write) error {
+	done := make(chan error, 1)
+	if err := r.store.Submit(ctx, writes, func(err error) { done <- err }); err != nil {
+		return err
+	}
+	return <-done
+}
+
+// current returns the generation in use.
+func (r *Runtime[E, S, D]) current() *generation[S, D] { return r.gen.Load() }
