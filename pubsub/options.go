@@ -102,6 +102,8 @@ func WithBlockTimeout(d time.Duration) SubscribeOption {
 // including Close on the subscription or the bus and Publish; a Publish from
 // fn to a channel that drops again recurses, which is the caller's to bound.
 // Calls for one subscription are serialised only if its publishers are.
+// With DropOldest, fn has returned for the message evicted before the
+// message that evicted it can be received from C.
 func OnDrop[T any](fn func(channel string, msg T)) SubscribeOption {
 	return func(c *subConfig) {
 		if fn == nil {

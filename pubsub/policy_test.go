@@ -281,3 +281,31 @@ func TestOnDrop_CallsBackIntoBus(t *testing.T) {
 		t.Errorf("Err() after bus Close from OnDrop = %v; want ErrBusClosed", s2.Err())
 	}
 }
+
+// Ensure that DropOldest reports the message it evicts before the message
+// that evicted it can be received, so that a subscriber tracking drops
+// through OnDrop never reads a newer message without knowing of the loss.
+func TestPublish_DropOldest_ReportsBeforeNewerIsReadable(t *testing.T) {
+	b := pubsub.New()
+	defer b.Close()
+	var sub *pubsub.Subscription[int]
+	seen := make(chan int, 1) // what C held while OnDrop ran
+	var err error
+	sub, err = pubsub.Subscribe[int](context.Background(), b, "c", pubsub.WithBuffer(1),
+		pubsub.OnDrop(func(_ string, old int) { seen <- len(sub.C()) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for i := range 2 {
+		if _, err := pubsub.Publish(context.Background(), b, "c", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := <-seen; n != 0 {
+		t.Fatalf("OnDrop ran with %d newer message(s) already readable; want 0", n)
+	}
+	if got := <-sub.C(); got != 1 {
+		t.Fatalf("C gave %d; want the newer message 1", got)
+	}
+}

@@ -81,16 +81,24 @@ func (s *Subscription[T]) deliver(ctx context.Context, channel string, msg T) (b
 			haveOld = true
 		default: // the subscriber just took one: there is room now
 		}
-		select {
-		case s.ch <- msg:
-			entered = true
-		default: // a concurrent publisher took the room
-		}
 		s.mu.RUnlock()
 		if haveOld {
+			// Reported before msg can be received: a subscriber that
+			// learns of drops through OnDrop knows of this one by the time
+			// it reads anything newer.
 			s.drop(channel, old)
 		}
-		if !entered {
+		s.mu.RLock()
+		if !s.closed {
+			select {
+			case s.ch <- msg:
+				entered = true
+			default: // a concurrent publisher took the room
+			}
+		}
+		closed := s.closed
+		s.mu.RUnlock()
+		if !entered && !closed {
 			s.drop(channel, msg)
 		}
 		return entered, nil
