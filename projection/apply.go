@@ -38,10 +38,10 @@ import (
 // (store.ErrCommit), and ErrAborted when the key kept changing under every
 // attempt.
 func (r *Runtime[E, S, D]) Apply(ctx context.Context, event E) (uint64, error) {
-	if err := r.enter(); err != nil {
+	if err := r.enterWriter(ctx); err != nil {
 		return 0, err
 	}
-	defer r.gate.exit()
+	defer r.exitWriter()
 	v, err := r.apply(ctx, event)
 	switch {
 	case err == nil:
@@ -132,6 +132,10 @@ func (r *Runtime[E, S, D]) foldAndSubmit(ctx context.Context, key string, events
 	}
 	defer r.unpin(e)
 	c := r.getReq()
+	if len(events) == 1 {
+		c.one[0] = events[0]
+		events = c.one[:]
+	}
 	p, committed, err := r.foldPart(c, e, lin, events)
 	switch {
 	case errors.Is(err, errDupInFlight):
@@ -144,6 +148,7 @@ func (r *Runtime[E, S, D]) foldAndSubmit(ctx context.Context, key string, events
 		return nil, committed, nil
 	}
 	c.writes = append(c.writes, r.write(key, p))
+	c.events = append(c.events, events)
 	if err := r.submit(ctx, c); err != nil {
 		r.putReq(c)
 		return nil, 0, r.storeErr(key, err)
@@ -325,7 +330,7 @@ func (r *Runtime[E, S, D]) reloadLocked(e *entry[S, D], rec record[S]) {
 	e.stale = false
 	e.clearHistoryLocked()
 	if r.listened(e.channel) {
-		r.pub.push(e.channel, envelope[S, D]{origin: r.id, stale: true, u: Update[S, D]{Key: e.key}})
+		r.pub.push(e.channel, envelope[S, D]{origin: r.id, kind: envStale, u: Update[S, D]{Key: e.key}})
 	}
 }
 
@@ -344,7 +349,7 @@ func (r *Runtime[E, S, D]) releaseLocked(e *entry[S, D]) {
 	}
 	e.sh.evictIfIdleLocked(e)
 	if r.listened(e.channel) {
-		r.pub.push(e.channel, envelope[S, D]{origin: r.id, stale: true, u: Update[S, D]{Key: e.key}})
+		r.pub.push(e.channel, envelope[S, D]{origin: r.id, kind: envStale, u: Update[S, D]{Key: e.key}})
 	}
 }
 
@@ -371,10 +376,10 @@ func (r *Runtime[E, S, D]) forget(key string) {
 // silently; a gap fails the whole batch. Other errors are those of Apply; on
 // any of them nothing changed. An empty batch does nothing and returns nil.
 func (r *Runtime[E, S, D]) ApplyBatch(ctx context.Context, events []E) error {
-	if err := r.enter(); err != nil {
+	if err := r.enterWriter(ctx); err != nil {
 		return err
 	}
-	defer r.gate.exit()
+	defer r.exitWriter()
 	folded, err := r.applyBatch(ctx, events)
 	if err != nil {
 		r.failed(err)
@@ -494,6 +499,7 @@ func (r *Runtime[E, S, D]) foldBatch(ctx context.Context, runs []keyRun, events 
 		}
 		if p != nil {
 			c.writes = append(c.writes, r.write(run.key, p))
+			c.events = append(c.events, events[run.start:run.end])
 		}
 	}
 	if len(c.parts) == 0 {

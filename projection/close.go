@@ -1,6 +1,7 @@
 package projection
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -43,7 +44,10 @@ func (g *gate) close() {
 }
 
 // ender is a subscription as its runtime sees it.
-type ender interface{ end(reason error) }
+type ender interface {
+	end(reason error)
+	subscribedKey() string
+}
 
 // subscriptions is the set of a runtime's live subscriptions, so that Close
 // can end them.
@@ -71,6 +75,7 @@ func (s *subscriptions) remove(sub ender) {
 // Close is idempotent and must not be called from inside a call of the same
 // runtime (such as from a Rebuild's event sequence), which it would wait for.
 func (r *Runtime[E, S, D]) Close() {
+	r.bg.close() // first: a background RebuildAll is a call inside the gate
 	r.gate.close()
 	if r.pub != nil {
 		r.pub.wait() // every commit that returned has its updates delivered
@@ -84,6 +89,24 @@ func (r *Runtime[E, S, D]) Close() {
 	for _, s := range subs {
 		s.end(fmt.Errorf("%w: projection %q: runtime closed", ErrClosed, r.name))
 	}
+}
+
+// enterWriter admits a call that writes: into the runtime (see gate), and
+// past a RebuildAll switching generations (see writers).
+func (r *Runtime[E, S, D]) enterWriter(ctx context.Context) error {
+	if err := r.enter(); err != nil {
+		return err
+	}
+	if err := r.writers.enter(ctx); err != nil {
+		r.gate.exit()
+		return fmt.Errorf("projection %q: %w", r.name, err)
+	}
+	return nil
+}
+
+func (r *Runtime[E, S, D]) exitWriter() {
+	r.writers.exit()
+	r.gate.exit()
 }
 
 // enter admits a call into the runtime; see gate.

@@ -20,6 +20,11 @@ type commitReq[E, S, D any] struct {
 	writes []store.Write
 	result chan error  // receives the outcome once, from the store's committer
 	done   func(error) // r.onDone bound once, so submitting allocates no closure
+	// events holds, per part, the events folded into it, for a RebuildAll
+	// running meanwhile; one holds an Apply's event, so that keeping it
+	// allocates nothing.
+	events [][]E
+	one    [1]E
 }
 
 // commitPart is what one key's write changes in memory once committed.
@@ -35,6 +40,8 @@ type commitPart[S, D any] struct {
 	// stateless says updates carry no State: nobody had subscribed when
 	// they were folded.
 	stateless bool
+	// reset says the part is a Rebuild of its key.
+	reset bool
 }
 
 type reqPool[S, D any] struct{ p sync.Pool }
@@ -60,7 +67,9 @@ func (r *Runtime[E, S, D]) resetReq(c *commitReq[E, S, D]) {
 		c.parts[i] = commitPart[S, D]{updates: c.parts[i].updates[:0]}
 	}
 	clear(c.writes)
-	c.parts, c.writes = c.parts[:0], c.writes[:0]
+	clear(c.events)
+	c.one = [1]E{}
+	c.parts, c.writes, c.events = c.parts[:0], c.writes[:0], c.events[:0]
 }
 
 // addPart appends a part for e, folded on base in generation gen, and
@@ -111,6 +120,24 @@ func (c *commitReq[E, S, D]) onDone(err error) {
 	for i := range c.parts {
 		c.r.settle(&c.parts[i], err)
 	}
+	if err == nil && c.r.capture.active.Load() {
+		c.r.captureReq(c)
+	}
+}
+
+// captureReq hands what c committed to a RebuildAll running meanwhile.
+func (r *Runtime[E, S, D]) captureReq(c *commitReq[E, S, D]) {
+	items := make([]captured[E, S], len(c.parts))
+	for i := range c.parts {
+		p := &c.parts[i]
+		items[i].key = p.e.key
+		if p.reset {
+			items[i].reset, items[i].rec = true, p.rec
+		} else {
+			items[i].events = append([]E(nil), c.events[i]...)
+		}
+	}
+	r.capture.add(items)
 }
 
 // settle applies one part's commit outcome to its entry. On success the
@@ -148,7 +175,7 @@ func (r *Runtime[E, S, D]) settle(p *commitPart[S, D], err error) {
 		// arrived meanwhile resyncs.
 		e.clearHistoryLocked()
 		if listened {
-			r.pub.push(e.channel, envelope[S, D]{origin: r.id, stale: true, u: Update[S, D]{Key: e.key}})
+			r.pub.push(e.channel, envelope[S, D]{origin: r.id, kind: envStale, u: Update[S, D]{Key: e.key}})
 		}
 		return
 	}

@@ -37,6 +37,9 @@ var (
 	// ErrInvalidCursor: ParseCursor was given text that Cursor.String does
 	// not produce.
 	ErrInvalidCursor = errors.New("projection: invalid cursor")
+	// ErrRebuildRunning: RebuildAll was called while another RebuildAll of
+	// the same runtime runs.
+	ErrRebuildRunning = errors.New("projection: a RebuildAll is already running")
 	// ErrInvalidOption: an option was given a value it cannot take.
 	ErrInvalidOption = errors.New("projection: invalid option")
 	// ErrNilArgument: New was given a nil store or projection.

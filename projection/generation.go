@@ -42,6 +42,7 @@ type genMeta struct {
 	Current  uint64 `msgpack:"current"`  // the generation reads and writes use
 	Revision string `msgpack:"revision"` // the projection code's revision that built Current
 	Building uint64 `msgpack:"building"` // a generation RebuildAll was building, 0 if none
+	Old      uint64 `msgpack:"old"`      // a previous generation not yet removed, 0 if none
 }
 
 // metaRecord is genMeta as stored, with the record version a write of it

@@ -30,6 +30,9 @@ type config struct {
 	now       func() time.Time
 	gaps      bool // accept events that skip stream positions
 	noPos     bool // ignore Positioned events
+	// rebuildSource is WithRebuildOnRevisionChange's source, a
+	// func(context.Context) iter.Seq[E] of the runtime's event type.
+	rebuildSource any
 }
 
 func defaultConfig() config {

@@ -23,12 +23,32 @@ type envelope[S, D any] struct {
 	// subscription uses it to drop updates older than a resync it sent.
 	// Versions cannot serve: a rebuild may lower a key's version.
 	seq uint64
-	// stale says the subscriber must resync u.Key instead of delivering u,
-	// which carries no state: the runtime reloaded the key after another
-	// writer changed it, or committed it before anyone subscribed.
-	stale bool
-	u     Update[S, D]
+	kind envKind
+	u    Update[S, D]
 }
+
+// envKind says what a subscription does with an envelope.
+type envKind uint8
+
+const (
+	// envUpdate: deliver u.
+	envUpdate envKind = iota
+	// envStale: resync u.Key instead; u carries no state. The runtime
+	// reloaded the key after another writer changed it, or committed it
+	// before anyone subscribed.
+	envStale
+	// envRebuilt: RebuildAll switched generations; resync u.Key as a
+	// KindRebuild (KindDeleted when it is gone).
+	envRebuilt
+	// envRebuiltScan: as envRebuilt, for subscriptions of every key that
+	// have not resynced u.Key since the switch; the walk of both
+	// generations after a switch sends one per key.
+	envRebuiltScan
+	// envSwitch, on the control channel: a subscription of every key
+	// resyncs as a rebuild each key it meets, until envSwitchDone.
+	envSwitch
+	envSwitchDone
+)
 
 // publisher hands a runtime's committed updates to the bus in commit order,
 // on a goroutine of its own that runs only while there is something to

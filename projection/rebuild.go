@@ -23,10 +23,10 @@ import (
 // the caller.
 func (r *Runtime[E, S, D]) Rebuild(ctx context.Context, key string, events iter.Seq[E]) (S, error) {
 	var zero S
-	if err := r.enter(); err != nil {
+	if err := r.enterWriter(ctx); err != nil {
 		return zero, err
 	}
-	defer r.gate.exit()
+	defer r.exitWriter()
 	s, err := r.rebuild(ctx, key, events)
 	if err != nil {
 		r.failed(err)
@@ -95,6 +95,8 @@ func (r *Runtime[E, S, D]) rebuildAndSubmit(ctx context.Context, key string, eve
 		u.Kind, u.Version, u.Lineage = KindRebuild, n, p.rec.lineage
 	}
 	p.updates = append(p.updates, u)
+	p.reset = true
+	c.events = append(c.events, nil)
 	// A rebuild replaces whatever the store holds, also a record another
 	// writer changed meanwhile or a damaged one: no Expect to fail on.
 	w := r.write(key, p)

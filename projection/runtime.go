@@ -53,6 +53,17 @@ type Runtime[E, S, D any] struct {
 	// or written; RebuildAll holds it while it changes generations.
 	metaMu sync.Mutex
 	meta   metaRecord
+	// rebuildingAll is set while a RebuildAll runs.
+	rebuildingAll atomic.Bool
+	// revision is the projection code's revision (see Revisioned).
+	revision string
+	// bg runs the runtime's background work (removing generations); Close
+	// cancels it and waits.
+	bg background
+	// capture collects what commits change while a RebuildAll runs.
+	capture capture[E, S]
+	// writers admits Apply, ApplyBatch and Rebuild; RebuildAll pauses it.
+	writers writers
 	// watched is set by the first subscription: from then on folds build
 	// updates for subscribers and the history.
 	watched atomic.Bool
@@ -105,12 +116,22 @@ func New[E, S, D any](st store.Store, bus *pubsub.Bus, p Projection[E, S, D], op
 		return nil, err
 	}
 	r.meta = meta
+	if meta.Building != 0 || meta.Old != 0 {
+		r.bg.run(func(ctx context.Context) { r.removeLeftovers(ctx, meta.Building, meta.Old) })
+	}
 	r.gen.Store(&generation[S, D]{n: meta.Current, bucket: genBucket(name, meta.Current), cache: newCache[S, D](cfg.cacheSize)})
+	if rv, ok := p.(Revisioned); ok {
+		r.revision = rv.Revision()
+	}
 	if bus != nil {
 		r.pub = newPublisher(bus, &r.stats.published, r.publishFailed)
 	}
 	if bn, ok := p.(BroadcastNamer); ok && bn.BroadcastEventName() != "" {
 		r.broadcastName = bn.BroadcastEventName()
+	}
+	if err := r.startRevisionRebuild(); err != nil {
+		r.bg.close()
+		return nil, err
 	}
 	return r, nil
 }

@@ -18,6 +18,11 @@ type Stats struct {
 	// the runtime did not expect: another writer changed the key, or an
 	// apply they were folded on failed.
 	Retries uint64
+	// RebuildAlls counts RebuildAll calls that switched generations;
+	// RebuildRunning says one runs now, and Generation is the current one.
+	RebuildAlls    uint64
+	RebuildRunning bool
+	Generation     uint64
 
 	CacheHits   uint64 // Apply, Read and resync lookups served from the cache
 	CacheMisses uint64 // lookups that loaded the snapshot from the store
@@ -35,6 +40,8 @@ type Stats struct {
 // off shared cache lines.
 type counters struct {
 	applies, batches, rebuilds, duplicates, failures, retries atomic.Uint64
+	rebuildAlls                                               atomic.Uint64
+	rebuildRunning                                            atomic.Bool
 	published, dropped, resyncs                               atomic.Uint64
 }
 
@@ -42,17 +49,20 @@ type counters struct {
 // also after Close.
 func (r *Runtime[E, S, D]) Stats() Stats {
 	s := Stats{
-		Applies:    r.stats.applies.Load(),
-		Batches:    r.stats.batches.Load(),
-		Rebuilds:   r.stats.rebuilds.Load(),
-		Duplicates: r.stats.duplicates.Load(),
-		Failures:   r.stats.failures.Load(),
-		Retries:    r.stats.retries.Load(),
-		Published:  r.stats.published.Load(),
-		Dropped:    r.stats.dropped.Load(),
-		Resyncs:    r.stats.resyncs.Load(),
+		Applies:        r.stats.applies.Load(),
+		Batches:        r.stats.batches.Load(),
+		Rebuilds:       r.stats.rebuilds.Load(),
+		Duplicates:     r.stats.duplicates.Load(),
+		Failures:       r.stats.failures.Load(),
+		Retries:        r.stats.retries.Load(),
+		RebuildAlls:    r.stats.rebuildAlls.Load(),
+		RebuildRunning: r.stats.rebuildRunning.Load(),
+		Published:      r.stats.published.Load(),
+		Dropped:        r.stats.dropped.Load(),
+		Resyncs:        r.stats.resyncs.Load(),
 	}
 	g := r.current()
+	s.Generation = g.n
 	for i := range g.cache.shards {
 		sh := &g.cache.shards[i]
 		sh.mu.Lock()

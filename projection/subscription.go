@@ -37,6 +37,7 @@ type Subscription[S, D any] struct {
 	// learns of other runtimes' commits.
 	rt runtimeSide[S, D]
 
+	key    string         // the key subscribed to; "" for every key
 	owner  *subscriptions // the runtime's set, left when the goroutine ends
 	logger *slog.Logger   // the runtime's
 	stats  *counters      // the runtime's, for drops and resyncs
@@ -99,6 +100,9 @@ func (s *Subscription[S, D]) end(reason error) {
 	<-s.done
 }
 
+// subscribedKey returns the key subscribed to, "" for every key.
+func (s *Subscription[S, D]) subscribedKey() string { return s.key }
+
 // Dropped returns how many updates overflowed this subscription's buffer and
 // were replaced by resyncs.
 func (s *Subscription[S, D]) Dropped() uint64 { return s.bus.Dropped() }
@@ -151,6 +155,7 @@ func (r *Runtime[E, S, D]) subscribe(ctx context.Context, key string, opts []Sub
 		done:    make(chan struct{}),
 		lagged:  make(map[string]struct{}),
 		lagWake: make(chan struct{}, 1),
+		key:     key,
 		rt:      runtimeSide[S, D]{resync: r.resyncUpdate, forget: r.forget, delivered: r.delivered, origin: r.id},
 		logger:  r.cfg.logger.With("projection", r.name),
 		owner:   &r.subs,
@@ -293,7 +298,7 @@ func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []
 		skipMax = max(skipMax, v)
 	}
 	for _, key := range initial {
-		if !s.resyncKey(ctx, key, skip, &skipMax, true) {
+		if !s.resyncKey(ctx, key, skip, &skipMax, initialState) {
 			return
 		}
 	}
@@ -304,6 +309,9 @@ func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []
 	}
 	in := s.bus.C()
 	self := s.rt.origin
+	// switched holds, while a switch of generations is being walked, the
+	// keys this subscription of every key resynced since the switch.
+	var switched map[string]struct{}
 	for {
 		if !s.resyncLagged(ctx, skip, &skipMax) {
 			return
@@ -322,14 +330,37 @@ func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []
 				}
 			}
 			key := env.u.Key
-			if env.origin != self {
+			switch {
+			case env.kind == envSwitch || env.kind == envSwitchDone:
+				if env.origin == self {
+					switched = nil
+					if env.kind == envSwitch {
+						switched = make(map[string]struct{})
+					}
+				}
+				continue
+			case env.origin != self:
 				// Another runtime committed to the key: its seq means
 				// nothing here, and this runtime's cache is out of date.
 				s.rt.forget(key)
-				if !s.resyncKey(ctx, key, skip, &skipMax, false) {
+				if !s.resyncKey(ctx, key, skip, &skipMax, KindResync) {
 					return
 				}
 				continue
+			case switched != nil:
+				// After a switch of generations, the first envelope of each
+				// key stands for its rebuild: whatever it carries, the
+				// state read now includes it.
+				if _, ok := switched[key]; !ok {
+					switched[key] = struct{}{}
+					if !s.resyncKey(ctx, key, skip, &skipMax, KindRebuild) {
+						return
+					}
+					continue
+				}
+			}
+			if env.kind == envRebuiltScan {
+				continue // this subscription resynced the key already, or joined after the switch
 			}
 			if last, ok := skip[key]; ok {
 				if env.seq <= last {
@@ -337,12 +368,19 @@ func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []
 				}
 				delete(skip, key) // later updates of the key are newer still
 			}
-			if env.stale {
-				if !s.resyncKey(ctx, key, skip, &skipMax, false) {
+			switch env.kind {
+			case envStale:
+				if !s.resyncKey(ctx, key, skip, &skipMax, KindResync) {
 					return
 				}
-			} else if !s.send(env.u) {
-				return
+			case envRebuilt:
+				if !s.resyncKey(ctx, key, skip, &skipMax, KindRebuild) {
+					return
+				}
+			default:
+				if !s.send(env.u) {
+					return
+				}
 			}
 			if len(in) == 0 && s.rt.delivered() >= skipMax {
 				// Every envelope up to the newest resync has reached the
@@ -361,7 +399,7 @@ func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []
 // the subscription ended.
 func (s *Subscription[S, D]) resyncLagged(ctx context.Context, skip map[string]uint64, skipMax *uint64) bool {
 	for _, key := range s.takeLagged() {
-		if !s.resyncKey(ctx, key, skip, skipMax, false) {
+		if !s.resyncKey(ctx, key, skip, skipMax, KindResync) {
 			return false
 		}
 		s.stats.resyncs.Add(1)
@@ -370,13 +408,21 @@ func (s *Subscription[S, D]) resyncLagged(ctx context.Context, skip map[string]u
 	return true
 }
 
-// resyncKey sends key's current state and marks the updates older than it
-// to be skipped. A damaged snapshot ends the subscription, unless
-// skipDamaged (the initial states of every key), where the key is logged and
-// left out. It returns false when the subscription ended.
-func (s *Subscription[S, D]) resyncKey(ctx context.Context, key string, skip map[string]uint64, skipMax *uint64, skipDamaged bool) bool {
+// initialState is the kind resyncKey is asked for when it sends the
+// initial state of every key: a KindResync, leaving damaged keys out.
+const initialState Kind = 0
+
+// resyncKey sends key's current state as a KindResync, or as a KindRebuild
+// when as says so (KindDeleted when the key has none), and marks the updates
+// older than it to be skipped. A damaged snapshot ends the subscription,
+// except for the initial states of every key (as is initialState), where the
+// key is logged and left out. It returns false when the subscription ended.
+func (s *Subscription[S, D]) resyncKey(ctx context.Context, key string, skip map[string]uint64, skipMax *uint64, as Kind) bool {
 	u, seq, err := s.rt.resync(ctx, key)
-	if err != nil && skipDamaged && errors.Is(err, ErrCorrupt) {
+	if err == nil && as == KindRebuild && u.Kind == KindResync {
+		u.Kind = KindRebuild
+	}
+	if err != nil && as == initialState && errors.Is(err, ErrCorrupt) {
 		s.logger.Warn("projection: initial state skips a damaged snapshot", "key", key, "err", err)
 		return true
 	}

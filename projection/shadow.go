@@ -1,0 +1,229 @@
+package projection
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/livefold/livefold/store"
+)
+
+// shadow builds a new generation of a projection's snapshots beside the
+// current one. It keeps a bounded set of states in memory, least recently
+// used first out; a state that leaves is written to the generation's bucket
+// and read back when its key comes again, so memory does not grow with the
+// number of keys. Writes go out in bounded requests. A shadow belongs to one
+// goroutine.
+type shadow[E, S, D any] struct {
+	r      *Runtime[E, S, D]
+	bucket string
+	max    int // states kept in memory
+	batch  int // writes per request
+
+	m   map[string]*shadowEntry[S]
+	lru shadowEntry[S] // sentinel of a circular list, most recent first
+
+	// pending holds the writes of states that left memory, not yet
+	// committed; pendingAt indexes them by key, so that a key coming back
+	// before they are committed reads them, not the store.
+	pending   []store.Write
+	pendingAt map[string]*shadowEntry[S]
+
+	events, keys uint64 // folded so far; keys counts keys first seen
+}
+
+// shadowEntry is one key's state in a new generation.
+type shadowEntry[S any] struct {
+	key                        string
+	state                      S
+	present                    bool // false: the key has no state (deleted by a captured Rebuild)
+	version, position, lineage uint64
+	dirty                      bool
+	prev, next                 *shadowEntry[S]
+}
+
+func newShadow[E, S, D any](r *Runtime[E, S, D], bucket string, max, batch int) *shadow[E, S, D] {
+	sh := &shadow[E, S, D]{
+		r: r, bucket: bucket, max: max, batch: batch,
+		m:         make(map[string]*shadowEntry[S]),
+		pendingAt: make(map[string]*shadowEntry[S]),
+	}
+	sh.lru.next, sh.lru.prev = &sh.lru, &sh.lru
+	return sh
+}
+
+// fold folds ev into key's state in the new generation. A Positioned event
+// at or below the key's position is skipped, so events both in the source
+// and applied during the rebuild are folded once. Key and Apply panics
+// propagate: RebuildAll recovers them once for the whole run.
+func (sh *shadow[E, S, D]) fold(ctx context.Context, key string, ev E) error {
+	e, err := sh.get(ctx, key)
+	if err != nil {
+		return err
+	}
+	pos, err := sh.r.positionOf(ev)
+	if err != nil {
+		return err
+	}
+	if pos != 0 {
+		ok, err := sh.r.admit(key, pos, e.position, e.position)
+		if err != nil || !ok {
+			return err
+		}
+		e.position = pos
+	}
+	sh.r.p.Apply(&e.state, ev)
+	if !e.present {
+		e.present, e.version, e.lineage = true, 0, newLineage()
+	}
+	e.version++
+	e.dirty = true
+	sh.events++
+	return nil
+}
+
+// reset replaces key's state in the new generation with rec, what a Rebuild
+// of the key committed during the RebuildAll.
+func (sh *shadow[E, S, D]) reset(ctx context.Context, key string, rec record[S]) error {
+	e, err := sh.get(ctx, key)
+	if err != nil {
+		return err
+	}
+	var zero S
+	e.state, e.present, e.version, e.position, e.lineage = zero, rec.present, rec.version, rec.position, newLineage()
+	if rec.present {
+		// The record's state is the runtime's; the shadow folds its own copy.
+		if e.state, err = sh.r.codec.decode(rec.bytes); err != nil {
+			return sh.r.corrupt(key, err)
+		}
+	}
+	e.dirty = true
+	return nil
+}
+
+// get returns key's entry, from memory, from the writes not yet committed,
+// or from the new generation's bucket, and makes it the most recent.
+func (sh *shadow[E, S, D]) get(ctx context.Context, key string) (*shadowEntry[S], error) {
+	if e := sh.m[key]; e != nil {
+		if sh.lru.next != e {
+			e.prev.next, e.next.prev = e.next, e.prev
+			sh.pushFront(e)
+		}
+		return e, nil
+	}
+	e := sh.pendingAt[key]
+	if e == nil {
+		rec, err := sh.r.load(ctx, sh.bucket, key)
+		if err != nil {
+			return nil, err
+		}
+		e = &shadowEntry[S]{key: key, state: rec.state, present: rec.present, version: rec.version, position: rec.position, lineage: rec.lineage}
+		if !rec.present {
+			sh.keys++
+		}
+	} else {
+		delete(sh.pendingAt, key)
+	}
+	sh.m[key] = e
+	sh.pushFront(e)
+	for len(sh.m) > sh.max {
+		if err := sh.evict(ctx, sh.lru.prev); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+func (sh *shadow[E, S, D]) pushFront(e *shadowEntry[S]) {
+	e.prev, e.next = &sh.lru, sh.lru.next
+	sh.lru.next.prev = e
+	sh.lru.next = e
+}
+
+// evict moves e out of memory, queueing its write if it changed.
+func (sh *shadow[E, S, D]) evict(ctx context.Context, e *shadowEntry[S]) error {
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
+	delete(sh.m, e.key)
+	if !e.dirty {
+		return nil
+	}
+	w, err := sh.write(e)
+	if err != nil {
+		return err
+	}
+	e.dirty = false
+	sh.pending = append(sh.pending, w)
+	sh.pendingAt[e.key] = e
+	if len(sh.pending) >= sh.batch {
+		return sh.commitPending(ctx)
+	}
+	return nil
+}
+
+// write returns the store write of e's state: forced, as nothing else
+// writes the new generation.
+func (sh *shadow[E, S, D]) write(e *shadowEntry[S]) (store.Write, error) {
+	w := store.Write{Bucket: sh.bucket, Key: e.key, Force: true, Delete: !e.present}
+	if !e.present {
+		return w, nil
+	}
+	b, err := sh.r.codec.encode(&e.state)
+	if err != nil {
+		return w, fmt.Errorf("projection %q, key %q: %w", sh.r.name, e.key, err)
+	}
+	w.Record = store.Record{Version: e.version, Stamp: newStamp(), Lineage: e.lineage, Position: e.position, UpdatedAt: sh.r.now(), State: b}
+	return w, nil
+}
+
+// commitPending commits the queued writes as one request and waits for it.
+func (sh *shadow[E, S, D]) commitPending(ctx context.Context) error {
+	if len(sh.pending) == 0 {
+		return nil
+	}
+	// A key that came back and left again has two writes queued; the
+	// later is its state, and a request may name a key once.
+	if len(sh.pending) > 1 {
+		last := make(map[string]int, len(sh.pending))
+		for i := range sh.pending {
+			last[sh.pending[i].Key] = i
+		}
+		if len(last) < len(sh.pending) {
+			kept := sh.pending[:0]
+			for i, w := range sh.pending {
+				if last[w.Key] == i {
+					kept = append(kept, w)
+				}
+			}
+			clear(sh.pending[len(kept):])
+			sh.pending = kept
+		}
+	}
+	if err := sh.r.commit(ctx, sh.pending); err != nil {
+		return sh.r.storeErr("", fmt.Errorf("writing the new generation: %w", err))
+	}
+	clear(sh.pending)
+	sh.pending = sh.pending[:0]
+	clear(sh.pendingAt)
+	return nil
+}
+
+// flush writes every changed state still in memory and waits for it.
+func (sh *shadow[E, S, D]) flush(ctx context.Context) error {
+	for e := sh.lru.next; e != &sh.lru; e = e.next {
+		if !e.dirty {
+			continue
+		}
+		w, err := sh.write(e)
+		if err != nil {
+			return err
+		}
+		e.dirty = false
+		sh.pending = append(sh.pending, w)
+		if len(sh.pending) >= sh.batch {
+			if err := sh.commitPending(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return sh.commitPending(ctx)
+}
