@@ -22,7 +22,7 @@ type envelope[S, D any] struct {
 	// seq orders one runtime's envelopes in commit order across all keys; a
 	// subscription uses it to drop updates older than a resync it sent.
 	// Versions cannot serve: a rebuild may lower a key's version.
-	seq uint64
+	seq  uint64
 	kind envKind
 	u    Update[S, D]
 }

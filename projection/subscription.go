@@ -377,7 +377,7 @@ func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []
 				if !s.resyncKey(ctx, key, skip, &skipMax, KindRebuild) {
 					return
 				}
-			default:
+			case envUpdate:
 				if !s.send(env.u) {
 					return
 				}
