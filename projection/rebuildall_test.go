@@ -361,3 +361,50 @@ func (s *counterServer) stop() {
 }
 
 func (s *counterServer) restart() { s.stop(); s.start() }
+
+// Ensure that the projection's first generation, left behind when its
+// removal after the first RebuildAll does not complete (as when the process
+// stops), is removed by the next New: its record names it although its
+// number is 0.
+func TestRuntime_RebuildAll_FirstGenerationLeftIsRemovedByNew(t *testing.T) {
+	e := newEnv(t)
+	fs := newFaultStore(e.store, nil)
+	ctx := ctxT(t)
+	rt, err := projection.New(fs, nil, counter{})
+	require.NoError(t, err)
+	for _, k := range []string{"a", "b"} {
+		_, err := rt.Apply(ctx, counterEvent{Key: k, Delta: 1})
+		require.NoError(t, err)
+	}
+	// The switch is reported before the removal starts: its first request
+	// fails.
+	removal := make(chan struct{}, 1)
+	failRemoval := projection.WithProgress(func(p projection.RebuildProgress) {
+		if p.Switched {
+			fs.failNext(1)
+			fs.NotifySubmit(removal)
+		}
+	}, time.Hour)
+	require.NoError(t, rt.RebuildAll(ctx, slices.Values([]counterEvent{{Key: "a", Delta: 5}}), failRemoval))
+	<-removal
+	fs.NotifySubmit(nil)
+	rt.Close()
+	left := 0
+	for _, err := range e.store.Keys(ctx, counter{}.Name()) {
+		require.NoError(t, err)
+		left++
+	}
+	require.Equal(t, 2, left, "the removal of the first generation was to fail")
+
+	rt, err = projection.New(fs, nil, counter{})
+	require.NoError(t, err)
+	defer rt.Close()
+	projectiontestWait(t, func() bool {
+		for _, err := range e.store.Keys(ctx, counter{}.Name()) {
+			require.NoError(t, err)
+			return false
+		}
+		return true
+	})
+	requireTotals(t, rt, map[string]int64{"a": 5}, "b")
+}
