@@ -408,3 +408,22 @@ func TestRuntime_RebuildAll_FirstGenerationLeftIsRemovedByNew(t *testing.T) {
 	})
 	requireTotals(t, rt, map[string]int64{"a": 5}, "b")
 }
+
+// Ensure that a key whose state RebuildAll wrote out, read back and
+// wrote out again unchanged (a Positioned duplicate folds nothing) before
+// the first write was committed keeps its state: the source here holds
+// each event of a key twice, with a memory of one state and no commit
+// until the end.
+func TestRuntime_RebuildAll_DuplicateAfterWriteOutKeepsState(t *testing.T) {
+	rt := newPositioned(t, newEnv(t).store)
+	defer rt.Close()
+	ctx := ctxT(t)
+	src := []posEvent{{"a", 1, 1}, {"b", 1, 1}, {"a", 1, 1}, {"b", 2, 1}, {"a", 2, 1}, {"b", 2, 1}, {"a", 3, 1}}
+	require.NoError(t, rt.RebuildAll(ctx, slices.Values(src), projection.WithRebuildMemory(1), projection.WithRebuildBatch(100)))
+	for k, seen := range map[string][]uint64{"a": {1, 2, 3}, "b": {1, 2}} {
+		snap, err := rt.ReadRequired(ctx, k)
+		require.NoError(t, err)
+		require.Equal(t, seen, snap.State.Seen, "key %s", k)
+		require.Equal(t, uint64(len(seen)), snap.Version, "key %s", k)
+	}
+}
