@@ -21,8 +21,8 @@ type codec[S any] struct {
 	valueCopy bool // S holds no pointers, maps, slices, interfaces, channels or funcs
 	// deep copies S as a msgpack round trip would, without encoding; nil
 	// when S is not a type it can copy so (see deepCopier).
-	deep copier
-	encoders  sync.Pool
+	deep     copier
+	encoders sync.Pool
 }
 
 type encoder struct {
