@@ -211,9 +211,12 @@ func (c *committer) run1(ctx context.Context, b *batch, pending []int, verdicts 
 		return nil, attemptResult{kind: committed}
 	case err == nil:
 		return nil, attemptResult{kind: failed, err: fmt.Errorf("the server answered COMMIT with %s", tag)}
-	case errors.As(err, &pgErr), pgconn.SafeToRetry(err):
-		// The server refused it, or it was never sent: either way the
-		// transaction did not commit.
+	case errors.As(err, &pgErr), !conn.Conn().IsClosed():
+		// The server refused it, or it was never sent (a connection that
+		// fails after sending is closed): either way the transaction did
+		// not commit. pgconn.SafeToRetry cannot tell: pgx reports a
+		// connection that broke while the answer was awaited as "conn
+		// closed", safe to retry.
 		return nil, attemptResult{kind: failed, err: err}
 	}
 	return &lostCommit{xid: xid, pid: conn.Conn().PgConn().PID(), err: err}, attemptResult{}
