@@ -18,16 +18,15 @@ import (
 // of it: after a statement was sent, before or after COMMIT reached the
 // server. It serves until the test ends.
 type proxy struct {
-	ln       net.Listener
-	network  string // of the database
-	addr     string
-	url      string // a connection string through the proxy
-	wg       sync.WaitGroup
-	mu       sync.Mutex // guards hook, refuse and conns
-	hook     func(m *message) action
-	refuse   bool
-	conns    map[*proxyConn]struct{}
-	accepted int
+	ln      net.Listener
+	network string // of the database
+	addr    string
+	url     string // a connection string through the proxy
+	wg      sync.WaitGroup
+	mu      sync.Mutex // guards hook, refuse and conns
+	hook    func(m *message) action
+	refuse  bool
+	conns   map[*proxyConn]struct{}
 }
 
 // message is one protocol message crossing the proxy.
@@ -139,7 +138,6 @@ func (p *proxy) serve() {
 		}
 		p.mu.Lock()
 		refuse := p.refuse
-		p.accepted++
 		p.mu.Unlock()
 		if refuse {
 			client.Close()

@@ -39,6 +39,13 @@ func digest(prefix string) string {
 // nanosecond store.ValidTime refuses.
 const zeroTimeNS = "-9223372036854775808"
 
+// micros is updated_at_ns in whole microseconds, rounded down, the
+// precision of timestamptz. The updated_at column adds it to the epoch in
+// days and microseconds, each product exact in the float8 that interval
+// multiplication takes, and in timestamp arithmetic, which unlike
+// timestamptz's is immutable, as a generated column must be.
+const micros = "(div(updated_at_ns, 1000) - (mod(updated_at_ns, 1000) < 0)::int)"
+
 func newStatements(table string) statements {
 	t := pgx.Identifier{table}.Sanitize()
 	s := statements{table: t}
@@ -51,7 +58,9 @@ func newStatements(table string) statements {
 	position      bigint NOT NULL,
 	updated_at_ns bigint NOT NULL,
 	updated_at    timestamptz GENERATED ALWAYS AS (CASE WHEN updated_at_ns = ` + zeroTimeNS + ` THEN NULL
-	              ELSE to_timestamp(updated_at_ns / 1e9) END) STORED,
+	              ELSE (timestamp '1970-01-01'
+	                    + interval '1 day' * div(` + micros + `, 86400000000)
+	                    + interval '1 microsecond' * mod(` + micros + `, 86400000000)) AT TIME ZONE 'UTC' END) STORED,
 	state         bytea NOT NULL,
 	state_json    jsonb,
 	digest        bytea NOT NULL,
