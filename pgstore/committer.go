@@ -73,7 +73,7 @@ func (c *committer) run() {
 
 // commit runs the batch's transaction, again after a retryable failure,
 // and fills b.errs. This is the one place a batch commits: a notification
-// of each commit belongs in attempt, as a statement of the transaction
+// of each commit belongs in transact, as a statement of the transaction
 // (PostgreSQL sends NOTIFY on commit only).
 func (c *committer) commit(b *batch) {
 	var pending []int // the requests with writes still to commit
@@ -104,10 +104,7 @@ func (c *committer) commit(b *batch) {
 			b.errs[res.req] = fmt.Errorf("%w: %w", store.ErrCommit, res.err)
 			c.s.cfg.logger.Error("pgstore: the database refused a request", "table", c.s.cfg.table, "err", res.err)
 			pending = slices.DeleteFunc(pending, func(i int) bool { return i == res.req })
-		case failed:
-			c.fail(b, pending, res.err)
-			return
-		case unknown:
+		case failed, unknown:
 			c.fail(b, pending, res.err)
 			return
 		}
@@ -140,7 +137,7 @@ type attemptResult struct {
 // trip, and leave such a loss without an answer.
 func (c *committer) attempt(ctx context.Context, b *batch, pending []int) attemptResult {
 	verdicts := make([]error, len(pending))
-	lost, res := c.run1(ctx, b, pending, verdicts)
+	lost, res := c.transact(ctx, b, pending, verdicts)
 	if lost == nil {
 		return res
 	}
@@ -168,10 +165,10 @@ type lostCommit struct {
 	err error  // what the connection reported
 }
 
-// run1 is attempt on one connection of the pool, which it holds until it
+// transact is attempt on one connection of the pool, which it holds until it
 // returns. It fills verdicts, and returns a non-nil lostCommit when the
 // outcome is to be looked up, or else the attempt's result.
-func (c *committer) run1(ctx context.Context, b *batch, pending []int, verdicts []error) (*lostCommit, attemptResult) {
+func (c *committer) transact(ctx context.Context, b *batch, pending []int, verdicts []error) (*lostCommit, attemptResult) {
 	conn, err := c.s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, attemptResult{kind: failed, err: err}
