@@ -10,8 +10,8 @@ import (
 
 // Changes yields one error: store.ErrClosed after Close began, and
 // otherwise one wrapping store.ErrUnsupported, since the store does not
-// follow the commits of other handles of its table. A runtime on it serves
-// them once it reads their records again.
+// follow the commits of other handles of its table (see the package
+// documentation, Caveats).
 func (s *Store) Changes(ctx context.Context) iter.Seq2[store.Change, error] {
 	return func(yield func(store.Change, error) bool) {
 		if s.isClosed.Load() {

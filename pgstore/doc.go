@@ -132,6 +132,10 @@
 //
 // # Caveats
 //
+// Changes yields store.ErrUnsupported: the store does not follow the
+// commits other processes make to its table, so a runtime's subscribers
+// hear only of its own process's commits.
+//
 // Scan and Keys read a page at a time and are not snapshots: a record
 // written during a walk is seen if its key comes after the page being
 // read. PostgreSQL limits one value, and one protocol message, to 1 GB: a
