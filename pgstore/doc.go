@@ -88,7 +88,8 @@
 // for room, or until its ctx ends). One goroutine, the committer, takes
 // every request queued while the previous batch committed and commits them
 // in one transaction (READ COMMITTED), in two round trips: BEGIN, the
-// transaction id, and one statement per request, pipelined; then COMMIT.
+// transaction id, and one statement per request, pipelined; then COMMIT
+// (a new connection takes one more, to prepare the statements).
 // Each request is one statement, which locks the records it replaces,
 // checks every Expect and every digest, and writes either all of its writes
 // or none, so a request is atomic without savepoints and a conflict fails
@@ -147,8 +148,9 @@
 //
 // # Testing
 //
-// The tests need a database, named by LIVEFOLD_PG_URL; without it they are
-// skipped, except when CI=true, where they fail. .ci/postgres.sh at the
+// The tests need a database of PostgreSQL 14 or later, on which they may
+// create tables and end server processes, named by LIVEFOLD_PG_URL; without
+// it they are skipped, except when CI=true, where they fail. .ci/postgres.sh at the
 // root of the repository runs a command against a throw-away cluster it
 // starts and stops (installing Debian's postgresql package if needed). From
 // this directory:
