@@ -246,14 +246,14 @@ func (c *committer) readVerdicts(br pgx.BatchResults, b *batch, pending []int, v
 }
 
 // readVerdict reads one request's result: no row when it was applied, or
-// the row of its first write that failed the check.
-func readVerdict(br pgx.BatchResults, writes []store.Write) (error, error) {
+// the row of its first write that failed the check, which becomes the
+// request's verdict. err is the failure to read it.
+func readVerdict(br pgx.BatchResults, writes []store.Write) (verdict, err error) {
 	rows, err := br.Query()
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var verdict error
 	for rows.Next() {
 		var (
 			i              int64
