@@ -25,8 +25,11 @@ const MaxKeyLen = store.MaxKeyLen
 
 // Runtime folds events of one Projection into snapshots kept in a Store and
 // publishes the changes on a bus. Create it with New; all its methods are safe
-// for concurrent use. A Runtime owns no goroutine of its own: subscriptions
-// own theirs and the store owns its committer.
+// for concurrent use. A Runtime's goroutines are its publisher, which runs
+// while updates wait to be delivered, and its background work (following
+// other writers' commits when the store has a feed of them, removing a
+// previous generation after RebuildAll); Close ends them. Subscriptions own
+// theirs and the store owns its committer. Close a Runtime when done with it.
 type Runtime[E, S, D any] struct {
 	p             Projection[E, S, D]
 	name          string
