@@ -22,6 +22,11 @@
 //	livefold_projection_duplicates_total     counter  Positioned events skipped as already folded
 //	livefold_projection_failures_total       counter  Apply, ApplyBatch and Rebuild calls that returned an error
 //	livefold_projection_retries_total        counter  folds done again after a commit met an unexpected version
+//	livefold_projection_rebuild_alls_total   counter  RebuildAll calls that switched generations
+//	livefold_projection_rebuild_all_running  gauge    1 while a RebuildAll runs, else 0
+//	livefold_projection_rebuild_all_events   gauge    events folded by the running or the last RebuildAll
+//	livefold_projection_rebuild_all_keys     gauge    keys seen by the running or the last RebuildAll
+//	livefold_projection_generation           gauge    the generation of snapshots read and written
 //	livefold_projection_cache_hits_total     counter  lookups served from the cache
 //	livefold_projection_cache_misses_total   counter  lookups that loaded the snapshot from the store
 //	livefold_projection_cached_keys          gauge    keys cached now

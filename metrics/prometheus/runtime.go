@@ -33,6 +33,21 @@ var runtimeMetrics = []runtimeMetric{
 		func(s projection.Stats) float64 { return float64(s.Failures) }},
 	{"retries_total", "Folds done again because their commit met a version the runtime did not expect.", prometheus.CounterValue,
 		func(s projection.Stats) float64 { return float64(s.Retries) }},
+	{"rebuild_alls_total", "RebuildAll calls that switched generations.", prometheus.CounterValue,
+		func(s projection.Stats) float64 { return float64(s.RebuildAlls) }},
+	{"rebuild_all_running", "1 while a RebuildAll runs, else 0.", prometheus.GaugeValue,
+		func(s projection.Stats) float64 {
+			if s.RebuildRunning {
+				return 1
+			}
+			return 0
+		}},
+	{"rebuild_all_events", "Events folded by the RebuildAll running now, or by the last one.", prometheus.GaugeValue,
+		func(s projection.Stats) float64 { return float64(s.RebuildEvents) }},
+	{"rebuild_all_keys", "Keys seen by the RebuildAll running now, or by the last one.", prometheus.GaugeValue,
+		func(s projection.Stats) float64 { return float64(s.RebuildKeys) }},
+	{"generation", "The generation of snapshots the runtime reads and writes.", prometheus.GaugeValue,
+		func(s projection.Stats) float64 { return float64(s.Generation) }},
 	{"cache_hits_total", "Apply, Read and resync lookups served from the cache.", prometheus.CounterValue,
 		func(s projection.Stats) float64 { return float64(s.CacheHits) }},
 	{"cache_misses_total", "Lookups that loaded the snapshot from the store.", prometheus.CounterValue,
