@@ -42,7 +42,23 @@ type genMeta struct {
 	Current  uint64 `msgpack:"current"`  // the generation reads and writes use
 	Revision string `msgpack:"revision"` // the projection code's revision that built Current
 	Building uint64 `msgpack:"building"` // a generation RebuildAll was building, 0 if none
-	Old      uint64 `msgpack:"old"`      // a previous generation not yet removed, 0 if none
+	// Old is a previous generation not yet removed, if HasOld: after the
+	// first RebuildAll it is 0, the projection's first generation, so 0
+	// alone cannot mean none.
+	Old    uint64 `msgpack:"old"`
+	HasOld bool   `msgpack:"has_old"`
+}
+
+// leftovers returns the generations m names as left to remove.
+func (m genMeta) leftovers() []uint64 {
+	var gens []uint64
+	if m.Building != 0 {
+		gens = append(gens, m.Building)
+	}
+	if m.HasOld {
+		gens = append(gens, m.Old)
+	}
+	return gens
 }
 
 // metaRecord is genMeta as stored, with the record version a write of it

@@ -124,9 +124,6 @@ func New[E, S, D any](st store.Store, bus *pubsub.Bus, p Projection[E, S, D], op
 		return nil, err
 	}
 	r.meta = meta
-	if meta.Building != 0 || meta.Old != 0 {
-		r.bg.run(func(ctx context.Context) { r.removeLeftovers(ctx, meta.Building, meta.Old) })
-	}
 	r.gen.Store(&generation[S, D]{n: meta.Current, bucket: genBucket(name, meta.Current), cache: newCache[S, D](cfg.cacheSize)})
 	if rv, ok := p.(Revisioned); ok {
 		r.revision = rv.Revision()
@@ -143,6 +140,11 @@ func New[E, S, D any](st store.Store, bus *pubsub.Bus, p Projection[E, S, D], op
 	if err := r.startRevisionRebuild(); err != nil {
 		r.bg.close()
 		return nil, err
+	}
+	// Last: the removal writes r.meta, which New reads until here without
+	// metaMu.
+	if len(meta.leftovers()) > 0 {
+		r.bg.run(func(ctx context.Context) { r.removeLeftovers(ctx, meta.genMeta) })
 	}
 	return r, nil
 }
