@@ -51,14 +51,6 @@ type damagedJSON struct {
 	Reason     string `json:"reason"`
 }
 
-// foreignJSON is a projection none of whose records is a livefold record:
-// a bucket of a bbolt file that livefold did not write, most likely.
-type foreignJSON struct {
-	Projection string `json:"projection"`
-	Records    int64  `json:"records"`
-	Example    string `json:"example"` // the first record's key and reason
-}
-
 // verifyReport is what verify found.
 type verifyReport struct {
 	File        string        `json:"file"`
@@ -146,8 +138,7 @@ func writeVerifyText(e *env, rep verifyReport) {
 		fmt.Fprintf(e.stdout, "page error: %s\n", pe)
 	}
 	for _, f := range rep.NotLivefold {
-		fmt.Fprintf(e.stdout, "not a livefold projection: %s: none of its %d record(s) is a livefold record (%s)\n",
-			displayKey(f.Projection), f.Records, f.Example)
+		fmt.Fprintln(e.stdout, f)
 	}
 	for _, d := range rep.Damaged {
 		fmt.Fprintf(e.stdout, "damaged: projection %s key %s: %s\n", displayKey(d.Projection), displayKey(d.Key), d.Reason)
@@ -183,7 +174,7 @@ func verifyError(rep verifyReport) error {
 		return fmt.Errorf("%w: %s: %d page error(s), %d damaged record(s) found",
 			errDamaged, file, len(rep.PageErrors), len(rep.Damaged))
 	case rep.foreignFile:
-		return fmt.Errorf("%w: %s: none of its projections holds a livefold record", errNotLivefold, file)
+		return foreignFileError(file, len(rep.NotLivefold))
 	case len(rep.Damaged) > 0 && len(rep.NotLivefold) > 0:
 		return fmt.Errorf("%w: %d of %d record(s) in %s, and %d projection(s) not written by livefold",
 			errDamagedRecords, len(rep.Damaged), rep.Records, file, len(rep.NotLivefold))
@@ -219,13 +210,6 @@ func scanRecordsSafely(ctx context.Context, st *boltstore.Store, checked *atomic
 	}()
 	return scanRecords(ctx, st, checked, scan, started)
 }
-
-// minForeignRecords is how many records a projection must have, none of
-// them a livefold record, to be reported as not a livefold projection
-// rather than record by record: one damaged record says nothing about its
-// projection, while a bucket of another program's values fails on every
-// record.
-const minForeignRecords = 2
 
 // recordScan is what scanRecords found so far.
 type recordScan struct {
@@ -272,10 +256,7 @@ func scanRecords(ctx context.Context, st *boltstore.Store, checked *atomic.Int64
 		}
 		if good == 0 && records >= minForeignRecords {
 			ex := scan.bad[first]
-			scan.foreign = append(scan.foreign, foreignJSON{
-				Projection: b.Name, Records: records,
-				Example: fmt.Sprintf("key %s: %s", displayKey(ex.Key), ex.Reason),
-			})
+			scan.foreign = append(scan.foreign, newForeign(b.Name, records, ex.Key, &ex))
 			scan.bad = scan.bad[:first]
 		}
 	}

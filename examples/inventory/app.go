@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -18,9 +17,6 @@ import (
 // warehouses and skus return the keys the example prints, in order.
 func warehouses() []string { return []string{"berlin", "lyon", "oslo"} }
 func skus() []string       { return []string{"apple", "pear", "plum"} }
-
-// dbFile is the store's file in dir.
-func dbFile(dir string) string { return filepath.Join(dir, "inventory.db") }
 
 // app is what the edge process holds while it runs: one store, one bus, and
 // the runtimes of every projection registered on one dispatcher.
@@ -38,9 +34,9 @@ type app struct {
 	log []StockMoved
 }
 
-// withApp opens the store in dir, runs fn with the app, and closes it.
-func withApp(dir string, fn func(*app) error) (err error) {
-	a, err := openApp(dir)
+// withApp opens the store at path, runs fn with the app, and closes it.
+func withApp(path string, fn func(*app) error) (err error) {
+	a, err := openApp(path)
 	if err != nil {
 		return err
 	}
@@ -48,8 +44,8 @@ func withApp(dir string, fn func(*app) error) (err error) {
 	return fn(a)
 }
 
-func openApp(dir string) (*app, error) {
-	store, err := boltstore.Open(dbFile(dir))
+func openApp(path string) (*app, error) {
+	store, err := boltstore.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,168 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// minServerVersion is the oldest PostgreSQL the store runs on: stored
+// generated columns came with version 12.
+const minServerVersion = 120000
+
+// statements holds the SQL of one table, built once by Open.
+type statements struct {
+	table   string // the quoted identifier
+	create  string
+	columns string // reads every column, to check an existing table
+	get     string
+	scan    string
+	keys    string
+	write   string
+}
+
+// digest is the SQL expression of a row's checksum over the columns a
+// Record is read from, with prefix naming the row ("t." or "w."). Both the
+// write that stores a row and every read that verifies it use it, so that
+// they cannot disagree; the database computes it, so that a checked write
+// can verify the record it replaces without sending it to the client.
+func digest(prefix string) string {
+	return strings.NewReplacer("$", prefix).Replace(
+		"sha256(int8send($version) || int8send($stamp) || int8send($lineage) || " +
+			"int8send($position) || int8send($updated_at_ns) || $state)")
+}
+
+// zeroTimeNS is the updated_at_ns of the zero time: the one int64
+// nanosecond store.ValidTime refuses.
+const zeroTimeNS = "-9223372036854775808"
+
+// micros is updated_at_ns in whole microseconds, rounded down, the
+// precision of timestamptz. The updated_at column adds it to the epoch in
+// days and microseconds, each product exact in the float8 that interval
+// multiplication takes, and in timestamp arithmetic, which unlike
+// timestamptz's is immutable, as a generated column must be.
+const micros = "(div(updated_at_ns, 1000) - (mod(updated_at_ns, 1000) < 0)::int)"
+
+func newStatements(table string) statements {
+	t := pgx.Identifier{table}.Sanitize()
+	s := statements{table: t}
+	s.create = `CREATE TABLE IF NOT EXISTS ` + t + ` (
+	projection    text COLLATE "C" NOT NULL,
+	key           text COLLATE "C" NOT NULL,
+	version       bigint NOT NULL,
+	stamp         bigint NOT NULL,
+	lineage       bigint NOT NULL,
+	position      bigint NOT NULL,
+	updated_at_ns bigint NOT NULL,
+	updated_at    timestamptz GENERATED ALWAYS AS (CASE WHEN updated_at_ns = ` + zeroTimeNS + ` THEN NULL
+	              ELSE (timestamp '1970-01-01'
+	                    + interval '1 day' * div(` + micros + `, 86400000000)
+	                    + interval '1 microsecond' * mod(` + micros + `, 86400000000)) AT TIME ZONE 'UTC' END) STORED,
+	state         bytea NOT NULL,
+	state_json    jsonb,
+	digest        bytea NOT NULL,
+	PRIMARY KEY (projection, key)
+)`
+	const recordColumns = `version, stamp, lineage, position, updated_at_ns, state`
+	s.columns = `SELECT projection, key, ` + recordColumns + `, updated_at, state_json, digest FROM ` + t + ` WHERE false`
+	s.get = `SELECT ` + recordColumns + `, digest = ` + digest("") + `
+FROM ` + t + ` WHERE projection = $1 AND key = $2`
+	s.scan = `SELECT key, ` + recordColumns + `, digest = ` + digest("") + `
+FROM ` + t + ` WHERE projection = $1 AND key > $2 ORDER BY key LIMIT $3`
+	s.keys = `SELECT key FROM ` + t + ` WHERE projection = $1 AND key > $2 ORDER BY key LIMIT $3`
+
+	// One request, checked and applied atomically by one statement. w holds
+	// its writes, one row each; cur locks the records they replace; bad is
+	// the first write whose Expect does not match or whose record is
+	// damaged, and when there is one, nothing is written and it is the
+	// statement's only row. A key absent from cur is inserted without ON
+	// CONFLICT: if another transaction inserts it meanwhile, the insert
+	// fails with a unique violation instead of overwriting it unchecked,
+	// and the committer runs the batch again (see retryable).
+	s.write = `WITH w AS (
+	SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::bool[], $6::bool[],
+		$7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::bytea[], $13::text[])
+	WITH ORDINALITY AS w(projection, key, expect, expect_stamp, force, del,
+		version, stamp, lineage, position, updated_at_ns, state, state_json, i)
+),
+cur AS MATERIALIZED (
+	SELECT w.i, t.version, t.stamp, w.force OR t.digest = ` + digest("t.") + ` AS intact
+	FROM w JOIN ` + t + ` t ON t.projection = w.projection AND t.key = w.key
+	FOR UPDATE OF t
+),
+bad AS MATERIALIZED (
+	SELECT w.i, coalesce(c.version, 0) AS version, coalesce(c.stamp, 0) AS stamp, coalesce(c.intact, true) AS intact
+	FROM w LEFT JOIN cur c ON c.i = w.i
+	WHERE NOT w.force AND (NOT coalesce(c.intact, true)
+		OR coalesce(c.version, 0) <> w.expect OR coalesce(c.stamp, 0) <> w.expect_stamp)
+	ORDER BY w.i LIMIT 1
+),
+del AS (
+	DELETE FROM ` + t + ` t USING w, cur c
+	WHERE w.del AND c.i = w.i AND t.projection = w.projection AND t.key = w.key
+		AND NOT EXISTS (SELECT FROM bad)
+),
+upd AS (
+	UPDATE ` + t + ` t SET version = w.version, stamp = w.stamp, lineage = w.lineage, position = w.position,
+		updated_at_ns = w.updated_at_ns, state = w.state, state_json = w.state_json::jsonb,
+		digest = ` + digest("w.") + `
+	FROM w, cur c
+	WHERE NOT w.del AND c.i = w.i AND t.projection = w.projection AND t.key = w.key
+		AND NOT EXISTS (SELECT FROM bad)
+),
+ins AS (
+	INSERT INTO ` + t + ` (projection, key, version, stamp, lineage, position, updated_at_ns, state, state_json, digest)
+	SELECT w.projection, w.key, w.version, w.stamp, w.lineage, w.position, w.updated_at_ns, w.state,
+		w.state_json::jsonb, ` + digest("w.") + `
+	FROM w
+	WHERE NOT w.del AND NOT EXISTS (SELECT FROM cur c WHERE c.i = w.i) AND NOT EXISTS (SELECT FROM bad)
+)
+SELECT i, version, stamp, intact FROM bad`
+	return s
+}
+
+// prepareSchema checks the server and creates the table if it is missing.
+// Concurrent Opens of a new table serialise on an advisory lock, since
+// concurrent CREATE TABLE IF NOT EXISTS can fail in PostgreSQL. An existing
+// table is only checked for the columns the store uses, so a role without
+// the right to create tables can open one made beforehand.
+func prepareSchema(ctx context.Context, pool *pgxpool.Pool, st statements) error {
+	var version int
+	var encoding string
+	err := pool.QueryRow(ctx, `SELECT current_setting('server_version_num')::int, current_setting('server_encoding')`).
+		Scan(&version, &encoding)
+	if err != nil {
+		return fmt.Errorf("pgstore: connect: %w", err)
+	}
+	if version < minServerVersion {
+		return fmt.Errorf("%w: PostgreSQL %d.%d is older than 12", ErrServer, version/10000, version%10000)
+	}
+	// Keys and names are any valid UTF-8 (less the byte 0, see escape),
+	// which text holds only in these two encodings.
+	if encoding != "UTF8" && encoding != "SQL_ASCII" {
+		return fmt.Errorf("%w: the database's encoding is %s, not UTF8", ErrServer, encoding)
+	}
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, st.table).Scan(&exists); err != nil {
+		return fmt.Errorf("pgstore: look up table %s: %w", st.table, err)
+	}
+	if !exists {
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "livefold pgstore schema "+st.table); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, st.create)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("pgstore: create table %s: %w", st.table, err)
+		}
+	}
+	if _, err := pool.Exec(ctx, st.columns); err != nil {
+		return fmt.Errorf("%w: table %s: %w", ErrSchema, st.table, err)
+	}
+	return nil
+}
