@@ -32,7 +32,7 @@ import (
 // -crash.rebuildkills=200.
 var (
 	crashKills        = flag.Int("crash.kills", 20, "number of SIGKILLs in TestCrash_KillDuringApplies")
-	crashRebuildKills = flag.Int("crash.rebuildkills", 12, "number of SIGKILLs in TestCrash_KillDuringRebuildAll")
+	crashRebuildKills = flag.Int("crash.rebuildkills", 6, "number of SIGKILLs in TestCrash_KillDuringRebuildAll")
 )
 
 // The child side of the kill tests is selected by these variables.
@@ -157,7 +157,7 @@ func TestCrash_KillDuringRebuildAll(t *testing.T) {
 	}
 	kills := *crashRebuildKills
 	if testing.Short() {
-		kills = min(kills, 6)
+		kills = min(kills, 3)
 	}
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
