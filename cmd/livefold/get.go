@@ -64,11 +64,15 @@ func runGet(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	bucket, err := currentBucket(ctx, st, projection)
+	if err != nil {
+		return readError(file, err)
+	}
 
-	rec, found, err := st.Get(ctx, projection, key)
+	rec, found, err := st.Get(ctx, bucket, key)
 	if errors.Is(err, store.ErrCorrupt) {
 		// A damaged record, or one of a bucket another program wrote.
-		if f, foreign, perr := probeForeign(ctx, st, projection); perr == nil && foreign {
+		if f, foreign, perr := probeForeign(ctx, st, bucket); perr == nil && foreign {
 			return foreignProjectionError(file, f)
 		}
 	}
@@ -76,7 +80,7 @@ func runGet(ctx context.Context, e *env, args []string) error {
 		return readError(file, err)
 	}
 	if !found {
-		if err := checkProjection(ctx, st, file, projection); err != nil {
+		if err := checkProjection(ctx, st, file, bucket); err != nil {
 			return err
 		}
 		return fmt.Errorf("%w: %s in projection %s of %s", errNoKey, displayKey(key), displayKey(projection), file)

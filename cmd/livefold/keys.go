@@ -61,18 +61,22 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	bucket, err := currentBucket(ctx, st, projection)
+	if err != nil {
+		return readError(file, err)
+	}
 
-	if f, foreign, err := probeForeign(ctx, st, projection); err != nil {
+	if f, foreign, err := probeForeign(ctx, st, bucket); err != nil {
 		return readError(file, err)
 	} else if foreign {
 		return foreignProjectionError(file, f)
 	}
 	out := bufio.NewWriter(e.stdout)
 	w := newKeysWriter(out, *asJSON)
-	damaged, listed, err := listKeys(ctx, st, projection, *prefix, *limit, w)
+	damaged, listed, err := listKeys(ctx, st, bucket, *prefix, *limit, w)
 	if err == nil && listed == 0 {
 		// Nothing listed: the projection may not exist at all.
-		err = checkProjection(ctx, st, file, projection)
+		err = checkProjection(ctx, st, file, bucket)
 	}
 	if err == nil {
 		w.end()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"text/tabwriter"
+
+	"github.com/livefold/livefold/projection"
 )
 
 func projectionsCommand() command {
@@ -16,7 +18,10 @@ Lists every projection (bbolt bucket) of FILE in name order with its number of
 keys, the bytes of the pages allocated to it and the bytes of them in use. A
 small projection lives inline in its parent's page; both sizes are then its
 inline size. Records still only in a leftover log are counted as keys but
-take no bytes of the file.
+take no bytes of the file. A projection rebuilt with RebuildAll is listed
+with its current generation's figures, and one line after the table names
+its generation, the code revision that built it, and any generation being
+built or not yet removed.
 
 A projection none of whose records is a livefold record (a bucket of a bbolt
 file that livefold did not write) is listed, and said so in one line after
@@ -57,10 +62,17 @@ func runProjections(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return readError(pos[0], err)
 	}
+	gens, err := generationsOf(ctx, st)
+	if err != nil {
+		return readError(pos[0], err)
+	}
 	infos := make([]projectionInfo, 0, len(buckets))
 	var foreign []foreignJSON
 	nonEmpty := 0
 	for _, b := range buckets {
+		if b.Name == projection.GenerationsBucket || notCurrent(gens, b.Name) {
+			continue // listed under its projection, after the table
+		}
 		f, isForeign, err := probeForeign(ctx, st, b.Name)
 		if err != nil {
 			return readError(pos[0], err)
@@ -71,7 +83,7 @@ func runProjections(ctx context.Context, e *env, args []string) error {
 		if b.Keys > 0 {
 			nonEmpty++
 		}
-		infos = append(infos, projectionInfo{Name: b.Name, Keys: b.Keys, Bytes: b.Bytes, InUse: b.InUse, NotLivefold: isForeign})
+		infos = append(infos, projectionInfo{Name: displayName(gens, b.Name), Keys: b.Keys, Bytes: b.Bytes, InUse: b.InUse, NotLivefold: isForeign})
 	}
 	if *asJSON {
 		err = writeJSON(e.stdout, infos)
@@ -85,6 +97,7 @@ func runProjections(ctx context.Context, e *env, args []string) error {
 		for _, f := range foreign {
 			fmt.Fprintln(e.stdout, f)
 		}
+		printGenerations(e.stdout, gens)
 	}
 	if err != nil {
 		return err

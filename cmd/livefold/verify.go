@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/livefold/livefold/boltstore"
+	"github.com/livefold/livefold/projection"
 	"github.com/livefold/livefold/store"
 	bolt "go.etcd.io/bbolt"
 )
@@ -234,8 +235,18 @@ func scanRecords(ctx context.Context, st *boltstore.Store, checked *atomic.Int64
 		total += int64(b.Keys)
 	}
 	started(total)
+	seen := map[string]bool{}
 	for _, b := range infos {
-		scan.projections++
+		// A projection counts once, whichever generations its buckets
+		// hold; the generation records are verified, not counted.
+		name := b.Name
+		if n, _, later := projection.GenerationOf(b.Name); later {
+			name = n
+		}
+		if !seen[name] && name != projection.GenerationsBucket {
+			seen[name] = true
+			scan.projections++
+		}
 		first := len(scan.bad) // this projection's damaged records start here
 		var records, good int64
 		for kr, err := range st.Scan(ctx, b.Name) {

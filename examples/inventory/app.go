@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/livefold/livefold/boltstore"
 	"github.com/livefold/livefold/projection"
@@ -169,6 +170,31 @@ func (a *app) rebuildWarehouse(ctx context.Context, out io.Writer, w string) err
 		return fmt.Errorf("inventory: rebuilt %s differs from its live snapshot", w)
 	}
 	return nil
+}
+
+// rebuildSKUs recomputes every article of inventory.sku from the log, as
+// after a change to its fold, with RebuildAll: the new snapshots are built
+// beside the current ones while a subscriber to one article stays live, and
+// it gets one KindRebuild when they become current.
+func (a *app) rebuildSKUs(ctx context.Context, out io.Writer) error {
+	sub, err := a.sku.Subscribe(ctx, "apple")
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	var last projection.RebuildProgress
+	report := func(p projection.RebuildProgress) { last = p }
+	if err := a.sku.RebuildAll(ctx, slices.Values(a.log), projection.WithProgress(report, time.Hour)); err != nil {
+		return err
+	}
+	select {
+	case u := <-sub.C():
+		fmt.Fprintf(out, "rebuilt inventory.sku from %d events over %d keys; the apple subscriber got %s v%d, %d units\n",
+			last.Events, last.Keys, u.Kind, u.Version, u.State.Total)
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // versions describes the version of every snapshot the example keeps.

@@ -6,7 +6,8 @@
 //   - inventory.dashboard: one key, "all", that every movement touches.
 //
 // The program subscribes to the dashboard and prints its live updates,
-// rebuilds one warehouse from the event log, then closes the store, reopens
+// rebuilds one warehouse from the event log, rebuilds every article with
+// RebuildAll while a subscriber stays live, then closes the store, reopens
 // the same file, recreates the runtimes and carries on from the persisted
 // versions. It runs in about a second and needs nothing installed:
 //
@@ -67,8 +68,13 @@ func run(ctx context.Context, path string, out io.Writer) error {
 		}
 		if earlier {
 			fmt.Fprintln(out, "not rebuilding lyon: the file holds events of an earlier run that this run's log lacks")
-		} else if err := a.rebuildWarehouse(ctx, out, "lyon"); err != nil {
-			return err
+		} else {
+			if err := a.rebuildWarehouse(ctx, out, "lyon"); err != nil {
+				return err
+			}
+			if err := a.rebuildSKUs(ctx, out); err != nil {
+				return err
+			}
 		}
 		before, err = a.versions(ctx)
 		fmt.Fprintf(out, "closing at     %s\n", before)
