@@ -23,7 +23,6 @@ import (
 	"github.com/livefold/livefold/boltstore"
 	"github.com/livefold/livefold/projection"
 	"github.com/stretchr/testify/require"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // crashKills is how many times TestCrash_KillDuringApplies kills its child,
@@ -226,7 +225,7 @@ func crashLanding(f crashFile, got crashAcks, want uint64) string {
 		return "during the fold of what was applied meanwhile, before the switch"
 	case f.atKill.Building != 0:
 		return "before the fold of the source"
-	case f.atKill.HasOld:
+	case len(f.atKill.Leftover) > 0:
 		return "during the removal of the previous generation"
 	case got.pending:
 		return "before the new generation was recorded"
@@ -389,45 +388,20 @@ func (a *crashAcks) parse(line string) (string, error) {
 
 // crashFile is what checkCrashFile found in the file a child left.
 type crashFile struct {
-	stored  map[string]uint64 // each key's version in the current generation
-	current uint64            // the current generation
-	atKill  crashGenerations  // the generation record as the kill left it
+	stored  map[string]uint64      // each key's version in the current generation
+	current uint64                 // the current generation
+	atKill  projection.Generations // the generation record as the kill left it
 }
 
-// crashGenerations is the part of the projection's generation record that
-// the kill test checks: which generation is current, and which ones are
-// left to remove.
-type crashGenerations struct {
-	Current  uint64 `msgpack:"current"`
-	Building uint64 `msgpack:"building"`
-	Old      uint64 `msgpack:"old"`
-	HasOld   bool   `msgpack:"has_old"`
-}
-
-func readCrashGenerations(t *testing.T, ctx context.Context, st *boltstore.Store) crashGenerations {
-	t.Helper()
-	var g crashGenerations
-	rec, ok, err := st.Get(ctx, "livefold generations", crashProjection{}.Name())
-	require.NoError(t, err)
-	if ok {
-		require.NoError(t, msgpack.Unmarshal(rec.State, &g))
-	}
-	return g
-}
-
-// crashGeneration returns the generation whose snapshots bucket holds, and
-// whether it is one of the crash projection's.
+// crashGeneration returns the crash projection's generation whose
+// snapshots bucket holds, and whether it holds one.
 func crashGeneration(bucket string) (uint64, bool) {
 	name := crashProjection{}.Name()
 	if bucket == name {
 		return 0, true
 	}
-	n, ok := strings.CutPrefix(bucket, name+" #")
-	if !ok {
-		return 0, false
-	}
-	g, err := strconv.ParseUint(n, 10, 64)
-	return g, err == nil
+	of, n, ok := projection.GenerationOf(bucket)
+	return n, ok && of == name
 }
 
 // checkCrashFile opens the file left by a killed child and checks that it
@@ -446,7 +420,12 @@ func checkCrashFile(t *testing.T, path string) crashFile {
 	require.NoError(t, err)
 	require.Empty(t, bad, "damaged records after a kill")
 
-	f := crashFile{stored: make(map[string]uint64), atKill: readCrashGenerations(t, ctx, st)}
+	gens := func() projection.Generations {
+		g, err := projection.ReadGenerations(ctx, st, crashProjection{}.Name())
+		require.NoError(t, err)
+		return g
+	}
+	f := crashFile{stored: make(map[string]uint64), atKill: gens()}
 	f.current = f.atKill.Current
 	rt, err := projection.New(st, nil, crashProjection{})
 	require.NoError(t, err)
@@ -454,11 +433,7 @@ func checkCrashFile(t *testing.T, path string) crashFile {
 	require.Equal(t, f.current, rt.Stats().Generation, "the runtime reads another generation than the record names")
 
 	keys := crashKeys()
-	current := crashProjection{}.Name()
-	if f.current != 0 {
-		current += " #" + strconv.FormatUint(f.current, 10)
-	}
-	for kr, err := range st.Scan(ctx, current) {
+	for kr, err := range st.Scan(ctx, f.atKill.Bucket) {
 		require.NoError(t, err)
 		require.Contains(t, keys, kr.Key, "a key no child wrote")
 	}
@@ -475,10 +450,10 @@ func checkCrashFile(t *testing.T, path string) crashFile {
 	// New removes what the kill left in the background, and records that
 	// it did once it is done.
 	projectiontestWait(t, func() bool {
-		g := readCrashGenerations(t, ctx, st)
-		return g.Building == 0 && !g.HasOld
+		g := gens()
+		return g.Building == 0 && len(g.Leftover) == 0
 	})
-	require.Equal(t, f.current, readCrashGenerations(t, ctx, st).Current)
+	require.Equal(t, f.current, gens().Current)
 	buckets, err := st.Buckets(ctx)
 	require.NoError(t, err)
 	for _, b := range buckets {
