@@ -39,15 +39,15 @@ func generationsOf(ctx context.Context, st store.Store) (map[string]projection.G
 }
 
 // notCurrent reports whether bucket holds snapshots of a generation that is
-// not its projection's current one: one being built, or a previous one not
-// yet removed.
+// not its projection's current one: one being built, or a previous one
+// (removed, or not yet: its bucket stays, empty, once its records are gone).
 func notCurrent(gens map[string]projection.Generations, bucket string) bool {
-	for _, g := range gens {
-		if slices.Contains(g.Leftover, bucket) {
-			return true
-		}
+	name := bucket
+	if n, _, later := projection.GenerationOf(bucket); later {
+		name = n
 	}
-	return false
+	g, ok := gens[name]
+	return ok && g.Bucket != bucket
 }
 
 // displayName returns the projection name to show for bucket: its

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/livefold/livefold/boltstore"
 	"github.com/livefold/livefold/projection"
@@ -45,5 +46,46 @@ func TestRun_RebuiltProjection_ShowsCurrentGeneration(t *testing.T) {
 	}
 	if out := mustRun(t, 0, "verify", path).stdout; !strings.Contains(out, "in 1 projection(s)") {
 		t.Fatalf("verify printed %q; want the projection counted once", out)
+	}
+}
+
+// Ensure that the bucket of a projection's first generation, emptied once a
+// RebuildAll replaced it, is not listed as a projection of its own.
+func TestRun_RebuiltProjection_EmptyFirstGenerationNotListed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rebuilt.db")
+	writeEvents(t, path, map[string][]added{projA: {{Key: "alpha", N: 1}}})
+	st, err := boltstore.Open(path, boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := projection.New(st, nil, counters{name: projA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.RebuildAll(t.Context(), slices.Values([]added{{Key: "alpha", N: 2}})); err != nil {
+		t.Fatal(err)
+	}
+	// Whether the background removal of generation 0 finished or not, its
+	// bucket must not show; wait until it is empty to test the harder case.
+	for {
+		n := 0
+		for _, err := range st.Keys(t.Context(), projA) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if n == 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	rt.Close()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, 0, "projections", path).stdout
+	if strings.Count(out, projA) != 2 {
+		t.Fatalf("projections printed:\n%s\nwant %s in one row and one generation line", out, projA)
 	}
 }
