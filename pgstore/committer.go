@@ -34,6 +34,9 @@ type batch struct {
 // owned by that goroutine.
 type committer struct {
 	s *Store
+	// notices counts the notices the committer built, to number them
+	// (see noticeWriter.payloads).
+	notices uint64
 }
 
 func newCommitter(s *Store) *committer { return &committer{s: s} }
@@ -72,9 +75,7 @@ func (c *committer) run() {
 }
 
 // commit runs the batch's transaction, again after a retryable failure,
-// and fills b.errs. This is the one place a batch commits: a notification
-// of each commit belongs in transact, as a statement of the transaction
-// (PostgreSQL sends NOTIFY on commit only).
+// and fills b.errs.
 func (c *committer) commit(b *batch) {
 	var pending []int // the requests with writes still to commit
 	for i, r := range b.reqs {
@@ -130,10 +131,11 @@ type attemptResult struct {
 
 // attempt runs the batch's transaction once, in two round trips: the
 // statements of every request, pipelined behind BEGIN, each returning its
-// request's Expect verdict; then COMMIT. COMMIT waits for the verdicts so
-// that the transaction's id is known before it is sent: if the connection
-// is lost after it was sent, the id is what tells whether it committed
-// (see resolve). A COMMIT pipelined with the statements would save a round
+// request's Expect verdict; then the notice of the writes that passed
+// their checks, and COMMIT. COMMIT waits for the verdicts so that the
+// transaction's id is known before it is sent: if the connection is lost
+// after it was sent, the id is what tells whether it committed (see
+// resolve). A COMMIT pipelined with the statements would save a round
 // trip, and leave such a loss without an answer.
 func (c *committer) attempt(ctx context.Context, b *batch, pending []int) attemptResult {
 	verdicts := make([]error, len(pending))
@@ -200,7 +202,7 @@ func (c *committer) transact(ctx context.Context, b *batch, pending []int, verdi
 		return nil, attemptResult{kind: committed}
 	}
 
-	tag, err := conn.Exec(ctx, "COMMIT")
+	tag, err := conn.Exec(ctx, c.commitSQL(b, pending, verdicts))
 	var pgErr *pgconn.PgError
 	switch {
 	case err == nil && tag.String() == "COMMIT":

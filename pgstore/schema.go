@@ -2,6 +2,8 @@ package pgstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -165,4 +167,21 @@ func prepareSchema(ctx context.Context, pool *pgxpool.Pool, st statements) error
 		return fmt.Errorf("%w: table %s: %w", ErrSchema, st.table, err)
 	}
 	return nil
+}
+
+// channelName returns the channel on which the Stores of the table st
+// names announce their commits: derived from the table's schema-qualified
+// name, so that the Stores of one table agree on it whatever their
+// search_path, and tables of the same name in two schemas do not share it.
+// A digest keeps it within the 63 bytes of an identifier.
+func channelName(ctx context.Context, pool *pgxpool.Pool, st statements) (string, error) {
+	var qualified string
+	err := pool.QueryRow(ctx, `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::regclass`, st.table).
+		Scan(&qualified)
+	if err != nil {
+		return "", fmt.Errorf("pgstore: look up table %s: %w", st.table, err)
+	}
+	sum := sha256.Sum256([]byte(qualified))
+	return "livefold_" + hex.EncodeToString(sum[:12]), nil
 }
