@@ -88,8 +88,9 @@
 // for room, or until its ctx ends). One goroutine, the committer, takes
 // every request queued while the previous batch committed and commits them
 // in one transaction (READ COMMITTED), in two round trips: BEGIN, the
-// transaction id, and one statement per request, pipelined; then COMMIT
-// (a new connection takes one more, to prepare the statements).
+// transaction id, and one statement per request, pipelined; then the
+// notice of what it wrote (see Changes by other stores) and COMMIT (a new
+// connection takes one more, to prepare the statements).
 // Each request is one statement, which locks the records it replaces,
 // checks every Expect and every digest, and writes either all of its writes
 // or none, so a request is atomic without savepoints and a conflict fails
@@ -131,11 +132,33 @@
 // key edited into something Submit would never store (a lone 0x01) is
 // damage too.
 //
-// # Caveats
+// # Changes by other stores
 //
-// Changes yields store.ErrUnsupported: the store does not follow the
-// commits other processes make to its table, so a runtime's subscribers
-// hear only of its own process's commits.
+// Every transaction that writes announces what it wrote, within the
+// transaction, with pg_notify on a channel named after the table
+// (livefold_ and a digest of its schema-qualified name), in the same round
+// trip as COMMIT: PostgreSQL delivers the notice to every session
+// listening on the channel if and only if the transaction commits, in
+// commit order. The notice names the store that sent it, and the bucket,
+// key, lineage and version of each write, never states; one longer than a
+// NOTIFY payload (8000 bytes, which a key may exceed) is sent in several
+// payloads, which PostgreSQL delivers one after the other. [Store.Changes]
+// listens on one connection per Store and yields the writes of the other
+// Stores of the table, in this process or any other, which is how a
+// projection runtime tells its subscribers of other processes' commits.
+// After a lost connection it connects again and yields a Reset, as
+// store.Change describes.
+//
+// PostgreSQL serialises the commits of transactions that notify, across
+// every session of the database, for the moment the notice is queued;
+// since a Store commits a batch in one transaction, this costs a busy
+// store little. Notices wait in the database's one queue of notifications
+// (8 GB by default) until every session listening to any channel has read
+// them: a session that listens but stops reading lets it grow, and once it
+// is full, transactions that notify fail, and with them the store's
+// commits. A Store reads all the time, even when its callers are slow.
+//
+// # Caveats
 //
 // Scan and Keys read a page at a time and are not snapshots: a record
 // written during a walk is seen if its key comes after the page being
