@@ -33,6 +33,10 @@ type Store struct {
 	// deliverer, which calls their done callbacks; the committer closes it
 	// when it stops.
 	deliveries chan *batch
+	// gets carries Gets to the getter goroutines; getting counts those
+	// that have not returned.
+	gets    chan *getReq
+	getting sync.WaitGroup
 	// closing is closed when Close begins, to release Submits waiting for
 	// queue space.
 	closing chan struct{}
@@ -113,9 +117,14 @@ func open(ctx context.Context, pool *pgxpool.Pool, own bool, opts []Option) (*St
 		deliveries: make(chan *batch, 1),
 		closing:    make(chan struct{}),
 		stopped:    make(chan struct{}),
+		gets:       make(chan *getReq, cfg.queueSize),
 	}
 	go newCommitter(s).run()
 	go s.deliver()
+	s.getting.Add(getters)
+	for range getters {
+		go s.getter()
+	}
 	return s, nil
 }
 
@@ -144,7 +153,9 @@ func (s *Store) Close() error {
 		// No Submit can be between its closed check and its send any
 		// more.
 		close(s.queue)
+		close(s.gets)
 		<-s.stopped
+		s.getting.Wait()
 		if s.ownPool {
 			s.pool.Close()
 		}
