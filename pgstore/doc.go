@@ -88,22 +88,33 @@
 // for room, or until its ctx ends). One goroutine, the committer, takes
 // every request queued while the previous batch committed and commits them
 // in one transaction (READ COMMITTED), in two round trips: BEGIN, the
-// transaction id, and one statement per request, pipelined; then the
-// notice of what it wrote (see Changes by other stores) and COMMIT (a new
-// connection takes one more, to prepare the statements).
-// Each request is one statement, which locks the records it replaces,
-// checks every Expect and every digest, and writes either all of its writes
-// or none, so a request is atomic without savepoints and a conflict fails
-// only its own request. Expect is checked by the database in the statement
-// that writes, against the rows as they are, so two stores writing the same
-// table lose no update: a record another transaction changed meanwhile
-// makes the request conflict, and a key another transaction inserted after
-// the statement found it absent makes the insert fail, after which the
-// batch runs again (as it does after a deadlock between two writers). A
-// request whose data the database refuses (a data error, such as a
-// constraint a user added) fails alone with [store.ErrCommit], and the rest
-// of its batch commits. A second goroutine calls the done callbacks, in
-// submission order, so the next batch commits while they run.
+// transaction id and the write statements, pipelined; then the notice of
+// what it wrote (see Changes by other stores) and COMMIT (a new connection
+// takes one more, to prepare the statements). One write statement checks
+// and applies any number of requests on distinct keys: it locks the
+// records they replace, checks every Expect and every digest, and writes
+// each request's writes all or none, so a request is atomic without
+// savepoints and a conflict fails only its own request. A request that
+// writes a key an earlier request of the batch wrote goes into a later
+// statement, which sees that write; but when every such request expects
+// exactly what the one before it wrote (a hot key, on which the runtime
+// folds ahead of commits), the whole batch is one statement that writes
+// each key's last record, after checking each key's first Expect, and runs
+// again one statement per group of distinct keys if a check fails. Expect
+// is checked by the database in the statement that writes, against the
+// rows as they are, so two stores writing the same table lose no update:
+// a record another transaction changed meanwhile makes the request
+// conflict, and a key another transaction inserted after the statement
+// found it absent makes the insert fail, after which the batch runs again
+// (as it does after a deadlock between two writers). A request whose data
+// the database refuses (a data error, such as a constraint a user added)
+// fails alone with [store.ErrCommit], and the rest of its batch commits. A
+// second goroutine calls the done callbacks, in submission order, so the
+// next batch commits while they run.
+//
+// Gets are shared the same way: two goroutines each read, in one query,
+// every Get queued while their previous query ran, so that a runtime whose
+// callers load many keys it has not cached pays one round trip for them.
 //
 // # Faults
 //
