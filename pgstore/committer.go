@@ -34,6 +34,9 @@ type batch struct {
 // owned by that goroutine.
 type committer struct {
 	s *Store
+	// notices counts the notices the committer built, to number them
+	// (see noticeWriter.payloads).
+	notices uint64
 }
 
 func newCommitter(s *Store) *committer { return &committer{s: s} }
@@ -72,13 +75,11 @@ func (c *committer) run() {
 }
 
 // commit runs the batch's transaction, again after a retryable failure,
-// and fills b.errs. This is the one place a batch commits: a notification
-// of each commit belongs in transact, as a statement of the transaction
-// (PostgreSQL sends NOTIFY on commit only).
+// and fills b.errs.
 func (c *committer) commit(b *batch) {
 	var pending []int // the requests with writes still to commit
 	for i, r := range b.reqs {
-		if r.args != nil {
+		if r.cols != nil {
 			pending = append(pending, i)
 		}
 	}
@@ -87,8 +88,9 @@ func (c *committer) commit(b *batch) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.commitTimeout)
 	defer cancel()
+	mode := merged
 	for attempt := 1; len(pending) > 0; attempt++ {
-		res := c.attempt(ctx, b, pending)
+		res := c.attempt(ctx, b, pending, mode)
 		switch res.kind {
 		case committed:
 			return
@@ -104,6 +106,10 @@ func (c *committer) commit(b *batch) {
 			b.errs[res.req] = fmt.Errorf("%w: %w", store.ErrCommit, res.err)
 			c.s.cfg.logger.Error("pgstore: the database refused a request", "table", c.s.cfg.table, "err", res.err)
 			pending = slices.DeleteFunc(pending, func(i int) bool { return i == res.req })
+		case unmerge:
+			mode = max(mode, separate)
+		case split:
+			mode = single
 		case failed, unknown:
 			c.fail(b, pending, res.err)
 			return
@@ -118,6 +124,8 @@ const (
 	committed attemptKind = iota // every pending request has its outcome in errs
 	retry                        // nothing committed; run the batch again
 	drop                         // nothing committed; request req must fail alone
+	split                        // nothing committed; the database refused one of several requests' data
+	unmerge                      // nothing committed; a check of the merged requests failed
 	failed                       // nothing committed; the batch fails
 	unknown                      // the commit's outcome could not be learnt
 )
@@ -130,14 +138,15 @@ type attemptResult struct {
 
 // attempt runs the batch's transaction once, in two round trips: the
 // statements of every request, pipelined behind BEGIN, each returning its
-// request's Expect verdict; then COMMIT. COMMIT waits for the verdicts so
-// that the transaction's id is known before it is sent: if the connection
-// is lost after it was sent, the id is what tells whether it committed
-// (see resolve). A COMMIT pipelined with the statements would save a round
+// request's Expect verdict; then the notice of the writes that passed
+// their checks, and COMMIT. COMMIT waits for the verdicts so that the
+// transaction's id is known before it is sent: if the connection is lost
+// after it was sent, the id is what tells whether it committed (see
+// resolve). A COMMIT pipelined with the statements would save a round
 // trip, and leave such a loss without an answer.
-func (c *committer) attempt(ctx context.Context, b *batch, pending []int) attemptResult {
+func (c *committer) attempt(ctx context.Context, b *batch, pending []int, mode planMode) attemptResult {
 	verdicts := make([]error, len(pending))
-	lost, res := c.transact(ctx, b, pending, verdicts)
+	lost, res := c.transact(ctx, b, pending, plan(b, pending, mode), verdicts)
 	if lost == nil {
 		return res
 	}
@@ -166,9 +175,10 @@ type lostCommit struct {
 }
 
 // transact is attempt on one connection of the pool, which it holds until it
-// returns. It fills verdicts, and returns a non-nil lostCommit when the
-// outcome is to be looked up, or else the attempt's result.
-func (c *committer) transact(ctx context.Context, b *batch, pending []int, verdicts []error) (*lostCommit, attemptResult) {
+// returns, running stmts. It fills verdicts, and returns a non-nil
+// lostCommit when the outcome is to be looked up, or else the attempt's
+// result.
+func (c *committer) transact(ctx context.Context, b *batch, pending []int, stmts []statement, verdicts []error) (*lostCommit, attemptResult) {
 	conn, err := c.s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, attemptResult{kind: failed, err: err}
@@ -180,13 +190,13 @@ func (c *committer) transact(ctx context.Context, b *batch, pending []int, verdi
 	pb := &pgx.Batch{}
 	pb.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
 	pb.Queue("SELECT txid_current()")
-	for _, i := range pending {
-		pb.Queue(c.s.sql.write, b.reqs[i].args...)
+	for _, st := range stmts {
+		pb.Queue(c.s.sql.write, st.args(b, pending)...)
 	}
 	br := conn.SendBatch(ctx, pb)
-	xid, applied, res := c.readVerdicts(br, b, pending, verdicts)
+	xid, applied, res := c.readVerdicts(br, b, pending, stmts, verdicts)
 	if err := br.Close(); err != nil && res == nil {
-		r := classify(err, -1)
+		r := classify(err, nil)
 		res = &r
 	}
 	if res != nil {
@@ -200,7 +210,7 @@ func (c *committer) transact(ctx context.Context, b *batch, pending []int, verdi
 		return nil, attemptResult{kind: committed}
 	}
 
-	tag, err := conn.Exec(ctx, "COMMIT")
+	tag, err := conn.Exec(ctx, c.commitSQL(b, pending, verdicts))
 	var pgErr *pgconn.PgError
 	switch {
 	case err == nil && tag.String() == "COMMIT":
@@ -220,68 +230,104 @@ func (c *committer) transact(ctx context.Context, b *batch, pending []int, verdi
 }
 
 // readVerdicts reads the batch's results: the transaction id, then each
-// request's verdict into verdicts. It returns how many requests passed
+// statement's verdicts into verdicts. It returns how many requests passed
 // their checks, and a non-nil result when a statement failed.
-func (c *committer) readVerdicts(br pgx.BatchResults, b *batch, pending []int, verdicts []error) (xid int64, applied int, res *attemptResult) {
+func (c *committer) readVerdicts(br pgx.BatchResults, b *batch, pending []int, stmts []statement, verdicts []error) (xid int64, applied int, res *attemptResult) {
 	if _, err := br.Exec(); err != nil {
-		r := classify(err, -1)
+		r := classify(err, nil)
 		return 0, 0, &r
 	}
 	if err := br.QueryRow().Scan(&xid); err != nil {
-		r := classify(err, -1)
+		r := classify(err, nil)
 		return 0, 0, &r
 	}
-	for j, i := range pending {
-		verdict, err := readVerdict(br, b.reqs[i].writes)
-		if err != nil {
-			r := classify(err, i)
+	for _, st := range stmts {
+		if st.merged != nil {
+			bad, err := readMerged(br)
+			switch {
+			case err != nil:
+				r := classify(err, slices.Clone(pending))
+				return 0, 0, &r
+			case bad:
+				return 0, 0, &attemptResult{kind: unmerge}
+			}
+			continue
+		}
+		if err := readVerdicts(br, b, pending, st, verdicts); err != nil {
+			reqs := make([]int, len(st.reqs))
+			for n, j := range st.reqs {
+				reqs[n] = pending[j]
+			}
+			r := classify(err, reqs)
 			return 0, 0, &r
 		}
-		verdicts[j] = verdict
-		if verdict == nil {
+	}
+	for _, v := range verdicts {
+		if v == nil {
 			applied++
 		}
 	}
 	return xid, applied, nil
 }
 
-// readVerdict reads one request's result: no row when it was applied, or
-// the row of its first write that failed the check, which becomes the
-// request's verdict. err is the failure to read it.
-func readVerdict(br pgx.BatchResults, writes []store.Write) (verdict, err error) {
+// readVerdicts reads one statement's result: a row for each of its
+// requests that failed its checks, naming its first write that did, which
+// becomes the request's verdict. err is the failure to read it.
+func readVerdicts(br pgx.BatchResults, b *batch, pending []int, st statement, verdicts []error) error {
 	rows, err := br.Query()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
+			req            int32
 			i              int64
 			version, stamp int64
 			intact         bool
 		)
-		if err := rows.Scan(&i, &version, &stamp, &intact); err != nil {
-			return nil, err
+		if err := rows.Scan(&req, &i, &version, &stamp, &intact); err != nil {
+			return err
 		}
-		if i < 1 || i > int64(len(writes)) {
-			return nil, fmt.Errorf("pgstore: the write statement named write %d of %d", i, len(writes))
+		if req < 0 || int(req) >= len(st.reqs) {
+			return fmt.Errorf("pgstore: the write statement named request %d of %d", req, len(st.reqs))
 		}
-		w := &writes[i-1]
+		j := st.reqs[req]
+		writes := b.reqs[pending[j]].writes
+		n := i - int64(st.starts[req])
+		if n < 0 || n >= int64(len(writes)) {
+			return fmt.Errorf("pgstore: the write statement named write %d of %d", n, len(writes))
+		}
+		w := &writes[n]
 		if !intact {
-			verdict = &store.CorruptError{Bucket: w.Bucket, Key: w.Key, Reason: "digest mismatch"}
+			verdicts[j] = &store.CorruptError{Bucket: w.Bucket, Key: w.Key, Reason: "digest mismatch"}
 			continue
 		}
-		verdict = store.CheckExpect(w, version != 0, uint64(version), uint64(stamp))
-		if verdict == nil {
-			return nil, fmt.Errorf("pgstore: the write statement refused write %d, which matches", i)
+		verdicts[j] = store.CheckExpect(w, version != 0, uint64(version), uint64(stamp))
+		if verdicts[j] == nil {
+			return fmt.Errorf("pgstore: the write statement refused write %d, which matches", n)
 		}
 	}
-	return verdict, rows.Err()
+	return rows.Err()
 }
 
-// classify turns a failed statement into an attempt's result; req is the
-// request whose statement failed, or -1.
-func classify(err error, req int) attemptResult {
+// readMerged reads the result of a statement of merged requests: whether
+// a check failed, and then nothing was written.
+func readMerged(br pgx.BatchResults) (bad bool, err error) {
+	rows, err := br.Query()
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		bad = true
+	}
+	return bad, rows.Err()
+}
+
+// classify turns a failed statement into an attempt's result; reqs are the
+// requests of the statement that failed, none for another statement.
+func classify(err error, reqs []int) attemptResult {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return attemptResult{kind: failed, err: err}
@@ -289,10 +335,13 @@ func classify(err error, req int) attemptResult {
 	switch {
 	case retryable(pgErr.Code):
 		return attemptResult{kind: retry, err: err}
-	case req >= 0 && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "54")):
-		// data_exception, program_limit_exceeded: this request's data,
-		// not the database, is the cause.
-		return attemptResult{kind: drop, err: err, req: req}
+	case len(reqs) > 0 && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "54")):
+		// data_exception, program_limit_exceeded: a request's data, not
+		// the database, is the cause.
+		if len(reqs) == 1 {
+			return attemptResult{kind: drop, err: err, req: reqs[0]}
+		}
+		return attemptResult{kind: split, err: err}
 	}
 	return attemptResult{kind: failed, err: err}
 }

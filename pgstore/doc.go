@@ -88,21 +88,33 @@
 // for room, or until its ctx ends). One goroutine, the committer, takes
 // every request queued while the previous batch committed and commits them
 // in one transaction (READ COMMITTED), in two round trips: BEGIN, the
-// transaction id, and one statement per request, pipelined; then COMMIT
-// (a new connection takes one more, to prepare the statements).
-// Each request is one statement, which locks the records it replaces,
-// checks every Expect and every digest, and writes either all of its writes
-// or none, so a request is atomic without savepoints and a conflict fails
-// only its own request. Expect is checked by the database in the statement
-// that writes, against the rows as they are, so two stores writing the same
-// table lose no update: a record another transaction changed meanwhile
-// makes the request conflict, and a key another transaction inserted after
-// the statement found it absent makes the insert fail, after which the
-// batch runs again (as it does after a deadlock between two writers). A
-// request whose data the database refuses (a data error, such as a
-// constraint a user added) fails alone with [store.ErrCommit], and the rest
-// of its batch commits. A second goroutine calls the done callbacks, in
-// submission order, so the next batch commits while they run.
+// transaction id and the write statements, pipelined; then the notice of
+// what it wrote (see Changes by other stores) and COMMIT (a new connection
+// takes one more, to prepare the statements). One write statement checks
+// and applies any number of requests on distinct keys: it locks the
+// records they replace, checks every Expect and every digest, and writes
+// each request's writes all or none, so a request is atomic without
+// savepoints and a conflict fails only its own request. A request that
+// writes a key an earlier request of the batch wrote goes into a later
+// statement, which sees that write; but when every such request expects
+// exactly what the one before it wrote (a hot key, on which the runtime
+// folds ahead of commits), the whole batch is one statement that writes
+// each key's last record, after checking each key's first Expect, and runs
+// again one statement per group of distinct keys if a check fails. Expect
+// is checked by the database in the statement that writes, against the
+// rows as they are, so two stores writing the same table lose no update:
+// a record another transaction changed meanwhile makes the request
+// conflict, and a key another transaction inserted after the statement
+// found it absent makes the insert fail, after which the batch runs again
+// (as it does after a deadlock between two writers). A request whose data
+// the database refuses (a data error, such as a constraint a user added)
+// fails alone with [store.ErrCommit], and the rest of its batch commits. A
+// second goroutine calls the done callbacks, in submission order, so the
+// next batch commits while they run.
+//
+// Gets are shared the same way: two goroutines each read, in one query,
+// every Get queued while their previous query ran, so that a runtime whose
+// callers load many keys it has not cached pays one round trip for them.
 //
 // # Faults
 //
@@ -131,11 +143,33 @@
 // key edited into something Submit would never store (a lone 0x01) is
 // damage too.
 //
-// # Caveats
+// # Changes by other stores
 //
-// Changes yields store.ErrUnsupported: the store does not follow the
-// commits other processes make to its table, so a runtime's subscribers
-// hear only of its own process's commits.
+// Every transaction that writes announces what it wrote, within the
+// transaction, with pg_notify on a channel named after the table
+// (livefold_ and a digest of its schema-qualified name), in the same round
+// trip as COMMIT: PostgreSQL delivers the notice to every session
+// listening on the channel if and only if the transaction commits, in
+// commit order. The notice names the store that sent it, and the bucket,
+// key, lineage and version of each write, never states; one longer than a
+// NOTIFY payload (8000 bytes, which a key may exceed) is sent in several
+// payloads, which PostgreSQL delivers one after the other. [Store.Changes]
+// listens on one connection per Store and yields the writes of the other
+// Stores of the table, in this process or any other, which is how a
+// projection runtime tells its subscribers of other processes' commits.
+// After a lost connection it connects again and yields a Reset, as
+// store.Change describes.
+//
+// PostgreSQL serialises the commits of transactions that notify, across
+// every session of the database, for the moment the notice is queued;
+// since a Store commits a batch in one transaction, this costs a busy
+// store little. Notices wait in the database's one queue of notifications
+// (8 GB by default) until every session listening to any channel has read
+// them: a session that listens but stops reading lets it grow, and once it
+// is full, transactions that notify fail, and with them the store's
+// commits. A Store reads all the time, even when its callers are slow.
+//
+// # Caveats
 //
 // Scan and Keys read a page at a time and are not snapshots: a record
 // written during a walk is seen if its key comes after the page being

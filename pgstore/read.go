@@ -24,7 +24,8 @@ const (
 )
 
 // Get returns the record of key in bucket and whether it exists; see
-// store.Store. The returned State belongs to the caller. Errors:
+// store.Store. Concurrent Gets share one query. The returned State belongs
+// to the caller. Errors:
 // store.ErrInvalidName, store.ErrInvalidKey, store.ErrCorrupt (the row's
 // digest does not match it: the row was changed other than through a
 // Store), store.ErrClosed, ctx's error, and the database's.
@@ -35,21 +36,21 @@ func (s *Store) Get(ctx context.Context, bucket, key string) (store.Record, bool
 	if err := store.CheckKey(key); err != nil {
 		return store.Record{}, false, fmt.Errorf("pgstore: bucket %q: %w", bucket, err)
 	}
-	var (
-		row    storedRow
-		intact bool
-	)
-	err := s.pool.QueryRow(ctx, s.sql.get, escape(bucket), escape(key)).
-		Scan(&row.version, &row.stamp, &row.lineage, &row.position, &row.updatedAt, &row.state, &intact)
+	r, err := s.get(ctx, escape(bucket), escape(key))
+	if err == nil {
+		err = r.err
+	}
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return store.Record{}, false, nil
+	case errors.Is(err, store.ErrClosed):
+		return store.Record{}, false, err
 	case err != nil:
 		return store.Record{}, false, s.readErr(ctx, err, "get bucket %q key %q", bucket, store.QuoteKey(key))
-	case !intact:
+	case !r.found:
+		return store.Record{}, false, nil
+	case !r.intact:
 		return store.Record{}, false, &store.CorruptError{Bucket: bucket, Key: key, Reason: "digest mismatch"}
 	}
-	return row.record(), true, nil
+	return r.row.record(), true, nil
 }
 
 // Scan yields every record of bucket in key order, a page at a time; see

@@ -2,6 +2,8 @@ package pgstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -19,6 +21,7 @@ type statements struct {
 	create  string
 	columns string // reads every column, to check an existing table
 	get     string
+	getMany string
 	scan    string
 	keys    string
 	write   string
@@ -70,57 +73,68 @@ func newStatements(table string) statements {
 	s.columns = `SELECT projection, key, ` + recordColumns + `, updated_at, state_json, digest FROM ` + t + ` WHERE false`
 	s.get = `SELECT ` + recordColumns + `, digest = ` + digest("") + `
 FROM ` + t + ` WHERE projection = $1 AND key = $2`
+	// Several Gets in one query: i numbers them from 1; an absent record
+	// has no row.
+	s.getMany = `SELECT g.i, t.version, t.stamp, t.lineage, t.position, t.updated_at_ns, t.state, t.digest = ` + digest("t.") + `
+FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS g(projection, key, i)
+JOIN ` + t + ` t ON t.projection = g.projection AND t.key = g.key`
 	s.scan = `SELECT key, ` + recordColumns + `, digest = ` + digest("") + `
 FROM ` + t + ` WHERE projection = $1 AND key > $2 ORDER BY key LIMIT $3`
 	s.keys = `SELECT key FROM ` + t + ` WHERE projection = $1 AND key > $2 ORDER BY key LIMIT $3`
 
-	// One request, checked and applied atomically by one statement. w holds
-	// its writes, one row each; cur locks the records they replace; bad is
-	// the first write whose Expect does not match or whose record is
-	// damaged, and when there is one, nothing is written and it is the
-	// statement's only row. A key absent from cur is inserted without ON
-	// CONFLICT: if another transaction inserts it meanwhile, the insert
-	// fails with a unique violation instead of overwriting it unchecked,
-	// and the committer runs the batch again (see retryable).
+	// Requests whose writes touch distinct keys, each checked and applied
+	// atomically by one statement. w holds their writes, one row each,
+	// with the number of the request within the statement; cur locks the
+	// records they replace, in key order, so that two stores locking
+	// overlapping keys wait for each other rather than deadlock; bad is,
+	// for each request, its first write whose Expect does not match or
+	// whose record is damaged: such a request writes nothing, and bad is
+	// what the statement returns. A key absent from cur is inserted
+	// without ON CONFLICT: if another transaction inserts it meanwhile,
+	// the insert fails with a unique violation instead of overwriting it
+	// unchecked, and the committer runs the batch again (see retryable).
 	s.write = `WITH w AS (
-	SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::bool[], $6::bool[],
-		$7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::bytea[], $13::text[])
-	WITH ORDINALITY AS w(projection, key, expect, expect_stamp, force, del,
+	SELECT * FROM unnest($1::int4[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::bool[], $7::bool[],
+		$8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::bytea[], $14::text[])
+	WITH ORDINALITY AS w(req, projection, key, expect, expect_stamp, force, del,
 		version, stamp, lineage, position, updated_at_ns, state, state_json, i)
 ),
 cur AS MATERIALIZED (
 	SELECT w.i, t.version, t.stamp, w.force OR t.digest = ` + digest("t.") + ` AS intact
 	FROM w JOIN ` + t + ` t ON t.projection = w.projection AND t.key = w.key
+	ORDER BY t.projection, t.key
 	FOR UPDATE OF t
 ),
 bad AS MATERIALIZED (
-	SELECT w.i, coalesce(c.version, 0) AS version, coalesce(c.stamp, 0) AS stamp, coalesce(c.intact, true) AS intact
+	SELECT DISTINCT ON (w.req) w.req, w.i, coalesce(c.version, 0) AS version, coalesce(c.stamp, 0) AS stamp,
+		coalesce(c.intact, true) AS intact
 	FROM w LEFT JOIN cur c ON c.i = w.i
 	WHERE NOT w.force AND (NOT coalesce(c.intact, true)
 		OR coalesce(c.version, 0) <> w.expect OR coalesce(c.stamp, 0) <> w.expect_stamp)
-	ORDER BY w.i LIMIT 1
+	ORDER BY w.req, w.i
+),
+ok AS MATERIALIZED (
+	SELECT w.* FROM w WHERE w.req NOT IN (SELECT req FROM bad)
 ),
 del AS (
-	DELETE FROM ` + t + ` t USING w, cur c
+	DELETE FROM ` + t + ` t USING ok w, cur c
 	WHERE w.del AND c.i = w.i AND t.projection = w.projection AND t.key = w.key
-		AND NOT EXISTS (SELECT FROM bad)
 ),
 upd AS (
 	UPDATE ` + t + ` t SET version = w.version, stamp = w.stamp, lineage = w.lineage, position = w.position,
 		updated_at_ns = w.updated_at_ns, state = w.state, state_json = w.state_json::jsonb,
 		digest = ` + digest("w.") + `
-	FROM w, cur c
+	FROM ok w, cur c
 	WHERE NOT w.del AND c.i = w.i AND t.projection = w.projection AND t.key = w.key
-		AND NOT EXISTS (SELECT FROM bad)
 ),
 ins AS (
 	INSERT INTO ` + t + ` (projection, key, version, stamp, lineage, position, updated_at_ns, state, state_json, digest)
 	SELECT w.projection, w.key, w.version, w.stamp, w.lineage, w.position, w.updated_at_ns, w.state,
 		w.state_json::jsonb, ` + digest("w.") + `
-	FROM w
-	WHERE NOT w.del AND NOT EXISTS (SELECT FROM cur c WHERE c.i = w.i) AND NOT EXISTS (SELECT FROM bad)
+	FROM ok w
+	WHERE NOT w.del AND NOT EXISTS (SELECT FROM cur c WHERE c.i = w.i)
 )
-SELECT i, version, stamp, intact FROM bad`
+SELECT req, i, version, stamp, intact FROM bad`
 	return s
 }
 
@@ -165,4 +179,21 @@ func prepareSchema(ctx context.Context, pool *pgxpool.Pool, st statements) error
 		return fmt.Errorf("%w: table %s: %w", ErrSchema, st.table, err)
 	}
 	return nil
+}
+
+// channelName returns the channel on which the Stores of the table st
+// names announce their commits: derived from the table's schema-qualified
+// name, so that the Stores of one table agree on it whatever their
+// search_path, and tables of the same name in two schemas do not share it.
+// A digest keeps it within the 63 bytes of an identifier.
+func channelName(ctx context.Context, pool *pgxpool.Pool, st statements) (string, error) {
+	var qualified string
+	err := pool.QueryRow(ctx, `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::regclass`, st.table).
+		Scan(&qualified)
+	if err != nil {
+		return "", fmt.Errorf("pgstore: look up table %s: %w", st.table, err)
+	}
+	sum := sha256.Sum256([]byte(qualified))
+	return "livefold_" + hex.EncodeToString(sum[:12]), nil
 }

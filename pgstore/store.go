@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 
@@ -18,6 +19,12 @@ type Store struct {
 	ownPool bool // Close closes pool: Open made it
 	cfg     config
 	sql     statements
+	// id tells this Store's notices of its commits from other Stores'.
+	id uint64
+	// channel is where the Stores of the table announce their commits.
+	channel string
+	// feed serves the Changes calls.
+	feed feed
 
 	// queue carries accepted requests to the committer, which owns their
 	// completion from the moment the send succeeded.
@@ -26,6 +33,10 @@ type Store struct {
 	// deliverer, which calls their done callbacks; the committer closes it
 	// when it stops.
 	deliveries chan *batch
+	// gets carries Gets to the getter goroutines; getting counts those
+	// that have not returned.
+	gets    chan *getReq
+	getting sync.WaitGroup
 	// closing is closed when Close begins, to release Submits waiting for
 	// queue space.
 	closing chan struct{}
@@ -72,7 +83,9 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 // it, and the caller must not close it before Close returned. The store uses
 // the pool's connections one at a time for each commit and each read, and
 // never holds one while a callback or a loop body runs, so it shares the
-// pool safely with other users.
+// pool safely with other users. While Changes runs, the store takes one
+// connection out of the pool (pgxpool's Hijack) to listen on, and closes
+// it itself.
 func OpenPool(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	return open(ctx, pool, false, opts)
 }
@@ -89,28 +102,40 @@ func open(ctx context.Context, pool *pgxpool.Pool, own bool, opts []Option) (*St
 	if err := prepareSchema(ctx, pool, st); err != nil {
 		return nil, err
 	}
+	channel, err := channelName(ctx, pool, st)
+	if err != nil {
+		return nil, err
+	}
 	s := &Store{
 		pool:       pool,
 		ownPool:    own,
 		cfg:        cfg,
 		sql:        st,
+		id:         rand.Uint64(),
+		channel:    channel,
 		queue:      make(chan *request, cfg.queueSize),
 		deliveries: make(chan *batch, 1),
 		closing:    make(chan struct{}),
 		stopped:    make(chan struct{}),
+		gets:       make(chan *getReq, cfg.queueSize),
 	}
 	go newCommitter(s).run()
 	go s.deliver()
+	s.getting.Add(getters)
+	for range getters {
+		go s.getter()
+	}
 	return s, nil
 }
 
 // Table returns the name of the store's table, as given to WithTable.
 func (s *Store) Table() string { return s.cfg.table }
 
-// Close stops accepting requests, waits until every request accepted before
-// it committed or failed and its done callback ran, stops the store's
-// goroutines and, for a Store from Open, closes the connection pool, which
-// waits for reads in progress. Submits waiting for queue space when Close
+// Close stops accepting requests, ends every Changes call, waits until
+// every request accepted before it committed or failed and its done
+// callback ran, stops the store's goroutines, closes the connection
+// Changes listens on, and, for a Store from Open, closes the connection
+// pool, which waits for reads in progress. Submits waiting for queue space when Close
 // begins return store.ErrClosed; every other method called after Close
 // began returns store.ErrClosed.
 //
@@ -121,13 +146,16 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.isClosed.Store(true)
 		close(s.closing)
+		s.closeFeed()
 		s.sendMu.Lock()
 		s.closed = true
 		s.sendMu.Unlock()
 		// No Submit can be between its closed check and its send any
 		// more.
 		close(s.queue)
+		close(s.gets)
 		<-s.stopped
+		s.getting.Wait()
 		if s.ownPool {
 			s.pool.Close()
 		}

@@ -12,9 +12,9 @@ import (
 type request struct {
 	writes []store.Write
 	done   func(error)
-	// args are the parameters of the write statement, one array element
-	// per write; nil for an empty request, which has nothing to write.
-	args []any
+	// cols are the request's writes as the write statement takes them;
+	// nil for an empty request, which has nothing to write.
+	cols *writeCols
 	// size is the request's size as store.RequestSize measures it.
 	size int
 }
@@ -67,7 +67,7 @@ func (s *Store) Submit(ctx context.Context, writes []store.Write, done func(erro
 	}
 	req := &request{writes: writes, done: done, size: size}
 	if len(writes) > 0 {
-		req.args = s.writeArgs(writes)
+		req.cols = s.writeCols(writes)
 	}
 	return s.enqueue(ctx, req)
 }
@@ -86,60 +86,6 @@ func (s *Store) enqueue(ctx context.Context, req *request) error {
 	case <-s.closing:
 		return fmt.Errorf("pgstore: %w", store.ErrClosed)
 	}
-}
-
-// writeArgs returns the parameters of the write statement for writes: one
-// array per column, in the order of the statement's unnest. uint64 fields
-// are stored in bigint columns as the int64 of the same bits.
-func (s *Store) writeArgs(writes []store.Write) []any {
-	n := len(writes)
-	var (
-		projections = make([]string, n)
-		keys        = make([]string, n)
-		expects     = make([]int64, n)
-		expectStamp = make([]int64, n)
-		force       = make([]bool, n)
-		del         = make([]bool, n)
-		versions    = make([]int64, n)
-		stamps      = make([]int64, n)
-		lineages    = make([]int64, n)
-		positions   = make([]int64, n)
-		updated     = make([]int64, n)
-		states      = make([][]byte, n)
-		views       = make([]*string, n)
-	)
-	for i := range writes {
-		w := &writes[i]
-		projections[i] = escape(w.Bucket)
-		keys[i] = escape(w.Key)
-		expects[i] = int64(w.Expect)
-		expectStamp[i] = int64(w.ExpectStamp)
-		force[i] = w.Force
-		del[i] = w.Delete
-		// A NULL element would violate NOT NULL; an empty state reads
-		// back as empty.
-		states[i] = []byte{}
-		if w.Delete {
-			continue
-		}
-		r := &w.Record
-		versions[i] = int64(r.Version)
-		stamps[i] = int64(r.Stamp)
-		lineages[i] = int64(r.Lineage)
-		positions[i] = int64(r.Position)
-		updated[i] = unixNano(r)
-		if r.State != nil {
-			states[i] = r.State
-		}
-		if s.cfg.jsonb {
-			if j, ok := jsonView(r.State); ok {
-				v := string(j)
-				views[i] = &v
-			}
-		}
-	}
-	return []any{projections, keys, expects, expectStamp, force, del,
-		versions, stamps, lineages, positions, updated, states, views}
 }
 
 // unixNano returns r's UpdatedAt as stored: Unix nanoseconds, with the one
