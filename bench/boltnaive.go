@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"time"
@@ -108,6 +109,10 @@ func (b *boltNaive) rebuild(_ context.Context, key string, events iter.Seq[event
 		}
 		return bk.Put([]byte(key), v)
 	})
+}
+
+func (b *boltNaive) rebuildAll(context.Context, iter.Seq[event], int, int) error {
+	return fmt.Errorf("bolt-naive: rebuild of every key: %w", errors.ErrUnsupported)
 }
 
 func (b *boltNaive) note(time.Duration) string {

@@ -163,6 +163,12 @@ func (s *sqliteSystem) rebuild(ctx context.Context, key string, events iter.Seq[
 	})
 }
 
+// rebuildAll is not in the original runtime, which rebuilds one key at a
+// time.
+func (s *sqliteSystem) rebuildAll(context.Context, iter.Seq[event], int, int) error {
+	return fmt.Errorf("sqlite: rebuild of every key: %w", errors.ErrUnsupported)
+}
+
 func (s *sqliteSystem) note(time.Duration) string {
 	return fmt.Sprintf("1 connection, WAL, synchronous=%s, lock map %d keys", s.sync, s.locks.size())
 }
