@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"slices"
 	"strings"
@@ -367,4 +368,12 @@ func decodeAt(v []byte, bucket, key string) (store.Record, error) {
 		return store.Record{}, store.Located(err, bucket, key)
 	}
 	return r, nil
+}
+
+// Changes yields one error wrapping store.ErrUnsupported: a Store holds its
+// file's lock, so no other handle can commit to it.
+func (s *Store) Changes(ctx context.Context) iter.Seq2[store.Change, error] {
+	return func(yield func(store.Change, error) bool) {
+		yield(store.Change{}, fmt.Errorf("boltstore: no other writer can share the file: %w", store.ErrUnsupported))
+	}
 }

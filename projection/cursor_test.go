@@ -1,6 +1,7 @@
 package projection_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -130,47 +131,50 @@ func (c *client) follow(t *testing.T, s *server, key string, resume bool) {
 	require.Equal(t, snap.State.Items, c.items)
 }
 
+// historyChanges are the ways a key's history can change behind a
+// disconnected client that holds its versions 1 to 5, [a1 .. a5].
+var historyChanges = []struct {
+	name   string
+	opts   []projection.Option
+	change func(s *server)
+}{
+	{"rebuilt, restarted, four more", nil, func(s *server) {
+		s.rebuild("k", "r1", "r2", "r3")
+		s.restart()
+		s.apply("k", "x4", "x5", "x6", "x7")
+	}},
+	{"rebuilt to v3, restarted, two more (v5 again)", nil, func(s *server) {
+		s.rebuild("k", "r1", "r2", "r3")
+		s.restart()
+		s.apply("k", "x4", "x5")
+	}},
+	{"rebuilt, evicted, four more", []projection.Option{projection.WithCacheSize(1)}, func(s *server) {
+		s.rebuild("k", "r1", "r2", "r3")
+		for i := range 200 { // evict k from its shard of one
+			s.apply(string(rune('A'+i%26))+string(rune('a'+i/26)), "e")
+		}
+		s.apply("k", "x4", "x5", "x6", "x7")
+	}},
+	{"deleted, restarted, seven new", nil, func(s *server) {
+		s.rebuild("k")
+		s.restart()
+		s.apply("k", "y1", "y2", "y3", "y4", "y5", "y6", "y7")
+	}},
+	{"nothing changed", nil, func(s *server) {}},
+	{"within the history", nil, func(s *server) { s.apply("k", "a6", "a7") }},
+}
+
 // Ensure that every way a key's history can change behind a disconnected
 // client ends with the client equal to the server when it resumes at its
 // cursor: a rebuild and a restart, a rebuild to a version it had, an
 // eviction instead of a restart, and a delete followed by a new history.
 func TestRuntime_Subscribe_ResumeAcrossChangedHistories(t *testing.T) {
-	a := []string{"a1", "a2", "a3", "a4", "a5"}
-	cases := []struct {
-		name   string
-		opts   []projection.Option
-		change func(s *server)
-	}{
-		{"rebuilt, restarted, four more", nil, func(s *server) {
-			s.rebuild("k", "r1", "r2", "r3")
-			s.restart()
-			s.apply("k", "x4", "x5", "x6", "x7")
-		}},
-		{"rebuilt to v3, restarted, two more (v5 again)", nil, func(s *server) {
-			s.rebuild("k", "r1", "r2", "r3")
-			s.restart()
-			s.apply("k", "x4", "x5")
-		}},
-		{"rebuilt, evicted, four more", []projection.Option{projection.WithCacheSize(1)}, func(s *server) {
-			s.rebuild("k", "r1", "r2", "r3")
-			for i := range 200 { // evict k from its shard of one
-				s.apply(string(rune('A'+i%26))+string(rune('a'+i/26)), "e")
-			}
-			s.apply("k", "x4", "x5", "x6", "x7")
-		}},
-		{"deleted, restarted, seven new", nil, func(s *server) {
-			s.rebuild("k")
-			s.restart()
-			s.apply("k", "y1", "y2", "y3", "y4", "y5", "y6", "y7")
-		}},
-		{"nothing changed", nil, func(s *server) {}},
-		{"within the history", nil, func(s *server) { s.apply("k", "a6", "a7") }},
-	}
-	for _, tc := range cases {
+	for _, tc := range historyChanges {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newServer(t, tc.opts...)
 			var c client
 			c.follow(t, s, "k", false)
+			a := []string{"a1", "a2", "a3", "a4", "a5"}
 			s.apply("k", a...)
 			c.follow(t, s, "k", true)
 			require.Equal(t, a, c.items)
@@ -180,28 +184,48 @@ func TestRuntime_Subscribe_ResumeAcrossChangedHistories(t *testing.T) {
 	}
 }
 
-// Ensure that a browser that resumes with Last-Event-ID after the key's
-// history changed gets the current state, not deltas on top of its old one.
+// Ensure that a browser that resumes with Last-Event-ID after each of the
+// history changes ends equal to the server: the current state first when its
+// cursor is stale, the missed deltas when they follow it; and that an id
+// from an older server (a bare version) starts from the current state.
 func TestRuntime_SSEHandler_ResumeAcrossChangedHistories(t *testing.T) {
-	s := newServer(t)
-	s.apply("k", "a1", "a2", "a3", "a4", "a5")
-	snap, err := s.rt.ReadRequired(ctxT(t), "k")
-	require.NoError(t, err)
-	old := snap.Cursor().String()
-	s.rebuild("k", "r1", "r2", "r3")
-	s.restart()
-	s.apply("k", "x4", "x5")
-	srv := httptest.NewServer(s.rt.SSEHandler())
-	t.Cleanup(srv.Close)
-	for _, id := range []string{old, "5"} {
-		c := dialSSE(t, ctxT(t), srv.URL+"/?key=k", http.Header{"Last-Event-Id": {id}})
-		ev := c.next()
-		require.Equal(t, "resync", ev.frame.Event, "Last-Event-ID %q", id)
-		require.JSONEq(t, `{"Items":["r1","r2","r3","x4","x5"]}`, string(ev.frame.Data))
-		now, err := s.rt.ReadRequired(ctxT(t), "k")
-		require.NoError(t, err)
-		require.Equal(t, now.Cursor().String(), ev.id)
-		c.resp.Body.Close()
+	for _, tc := range historyChanges {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t, tc.opts...)
+			watcher, err := s.rt.Subscribe(ctxT(t), "k") // a browser was connected before
+			require.NoError(t, err)
+			watcher.Close()
+			s.apply("k", "a1", "a2", "a3", "a4", "a5")
+			snap, err := s.rt.ReadRequired(ctxT(t), "k")
+			require.NoError(t, err)
+			tc.change(s)
+			for _, id := range []string{snap.Cursor().String(), "5"} {
+				srv := httptest.NewServer(s.rt.SSEHandler())
+				c := dialSSE(t, ctxT(t), srv.URL+"/?key=k", http.Header{"Last-Event-Id": {id}})
+				items := []string{"a1", "a2", "a3", "a4", "a5"}
+				now, err := s.rt.ReadRequired(ctxT(t), "k")
+				require.NoError(t, err)
+				for cur := id; cur != now.Cursor().String(); {
+					ev := c.next()
+					switch ev.frame.Event {
+					case "delta":
+						var item string
+						require.NoError(t, json.Unmarshal(ev.frame.Data, &item))
+						items = append(items, item)
+					case "resync":
+						var st itemList
+						require.NoError(t, json.Unmarshal(ev.frame.Data, &st))
+						items = st.Items
+					default:
+						t.Fatalf("unexpected frame %+v", ev.frame)
+					}
+					cur = ev.id
+				}
+				require.Equal(t, now.State.Items, items, "Last-Event-ID %q", id)
+				c.resp.Body.Close()
+				srv.Close()
+			}
+		})
 	}
 }
 

@@ -48,6 +48,10 @@ const (
 	// resyncs as a rebuild each key it meets, until envSwitchDone.
 	envSwitch
 	envSwitchDone
+	// envResyncAll, on the control channel: a subscription of every key
+	// resyncs every key, as it did at its start with WithInitialState; the
+	// store's feed of other writers' commits was lost for a while.
+	envResyncAll
 )
 
 // publisher hands a runtime's committed updates to the bus in commit order,

@@ -86,7 +86,12 @@ func (r *Runtime[E, S, D]) rebuildAll(ctx context.Context, events iter.Seq[E], c
 	}
 	r.meta = meta
 	bucket := genBucket(r.name, next)
-	prog := &progress{start: time.Now(), report: cfg.progress, every: cfg.every}
+	prog := &progress{start: time.Now(), last: time.Now(), report: cfg.progress, every: cfg.every,
+		statEvents: &r.stats.rebuildEvents, statKeys: &r.stats.rebuildKeys,
+		log: func(p RebuildProgress) {
+			r.cfg.logger.Info("projection: RebuildAll progress", "projection", r.name, "events", p.Events,
+				"keys", p.Keys, "events_per_sec", int64(p.EventsPerSec), "elapsed", p.Elapsed)
+		}}
 	r.stats.rebuildRunning.Store(true)
 	defer r.stats.rebuildRunning.Store(false)
 	r.cfg.logger.Info("projection: RebuildAll started", "projection", r.name, "generation", next)

@@ -64,7 +64,15 @@ func TestRuntime_RebuildAll_ReplacesEveryKey(t *testing.T) {
 		require.NoError(t, err)
 	}
 	src := history(50, 4)
-	require.NoError(t, s.rt.RebuildAll(ctx, slices.Values(src), projection.WithRebuildMemory(3), projection.WithRebuildBatch(7)))
+	var reports []projection.RebuildProgress
+	require.NoError(t, s.rt.RebuildAll(ctx, slices.Values(src), projection.WithRebuildMemory(3), projection.WithRebuildBatch(7),
+		projection.WithProgress(func(p projection.RebuildProgress) { reports = append(reports, p) }, time.Hour)))
+	require.NotEmpty(t, reports)
+	last := reports[len(reports)-1]
+	require.True(t, last.Switched)
+	require.Equal(t, uint64(len(src)), last.Events)
+	require.Equal(t, uint64(50), last.Keys)
+	require.Equal(t, uint64(len(src)), s.rt.Stats().RebuildEvents)
 	requireTotals(t, s.rt, totals(src), "stale")
 	require.Equal(t, uint64(1), s.rt.Stats().Generation)
 	require.Equal(t, uint64(1), s.rt.Stats().RebuildAlls)

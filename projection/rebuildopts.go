@@ -2,6 +2,7 @@ package projection
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -75,13 +76,17 @@ type RebuildProgress struct {
 	Switched     bool          // the new generation is current: the last report
 }
 
-// progress tracks one RebuildAll for its reports and Stats.
+// progress tracks one RebuildAll for its reports, its log lines and Stats.
 type progress struct {
 	start        time.Time
 	last         time.Time
 	every        time.Duration
 	report       func(RebuildProgress)
 	events, keys uint64
+	// statEvents and statKeys receive the counts; log writes a line of
+	// them every interval.
+	statEvents, statKeys *atomic.Uint64
+	log                  func(RebuildProgress)
 }
 
 func (p *progress) snapshot(switched bool) RebuildProgress {
@@ -93,18 +98,23 @@ func (p *progress) snapshot(switched bool) RebuildProgress {
 	return rp
 }
 
-// tick reports if an interval passed since the last report.
+// tick counts and, if an interval passed since the last report, reports.
 func (p *progress) tick() {
-	if p.report == nil {
-		return
-	}
+	p.statEvents.Store(p.events)
+	p.statKeys.Store(p.keys)
 	if now := time.Now(); now.Sub(p.last) >= p.every {
 		p.last = now
-		p.report(p.snapshot(false))
+		rp := p.snapshot(false)
+		p.log(rp)
+		if p.report != nil {
+			p.report(rp)
+		}
 	}
 }
 
 func (p *progress) done(switched bool) {
+	p.statEvents.Store(p.events)
+	p.statKeys.Store(p.keys)
 	if p.report != nil {
 		p.report(p.snapshot(switched))
 	}

@@ -126,6 +126,9 @@ func New[E, S, D any](st store.Store, bus *pubsub.Bus, p Projection[E, S, D], op
 	if bus != nil {
 		r.pub = newPublisher(bus, &r.stats.published, r.publishFailed)
 	}
+	if bus != nil {
+		r.bg.run(r.followChanges)
+	}
 	if bn, ok := p.(BroadcastNamer); ok && bn.BroadcastEventName() != "" {
 		r.broadcastName = bn.BroadcastEventName()
 	}

@@ -23,6 +23,9 @@ type Stats struct {
 	RebuildAlls    uint64
 	RebuildRunning bool
 	Generation     uint64
+	// RebuildEvents and RebuildKeys are the events folded and keys seen by
+	// the RebuildAll running now, or by the last one.
+	RebuildEvents, RebuildKeys uint64
 
 	CacheHits   uint64 // Apply, Read and resync lookups served from the cache
 	CacheMisses uint64 // lookups that loaded the snapshot from the store
@@ -40,7 +43,7 @@ type Stats struct {
 // off shared cache lines.
 type counters struct {
 	applies, batches, rebuilds, duplicates, failures, retries atomic.Uint64
-	rebuildAlls                                               atomic.Uint64
+	rebuildAlls, rebuildEvents, rebuildKeys                   atomic.Uint64
 	rebuildRunning                                            atomic.Bool
 	published, dropped, resyncs                               atomic.Uint64
 }
@@ -57,6 +60,8 @@ func (r *Runtime[E, S, D]) Stats() Stats {
 		Retries:        r.stats.retries.Load(),
 		RebuildAlls:    r.stats.rebuildAlls.Load(),
 		RebuildRunning: r.stats.rebuildRunning.Load(),
+		RebuildEvents:  r.stats.rebuildEvents.Load(),
+		RebuildKeys:    r.stats.rebuildKeys.Load(),
 		Published:      r.stats.published.Load(),
 		Dropped:        r.stats.dropped.Load(),
 		Resyncs:        r.stats.resyncs.Load(),

@@ -156,7 +156,7 @@ func (r *Runtime[E, S, D]) subscribe(ctx context.Context, key string, opts []Sub
 		lagged:  make(map[string]struct{}),
 		lagWake: make(chan struct{}, 1),
 		key:     key,
-		rt:      runtimeSide[S, D]{resync: r.resyncUpdate, forget: r.forget, delivered: r.delivered, origin: r.id},
+		rt:      runtimeSide[S, D]{resync: r.resyncUpdate, forget: r.forget, delivered: r.delivered, keys: r.keys, origin: r.id},
 		logger:  r.cfg.logger.With("projection", r.name),
 		owner:   &r.subs,
 		stats:   &r.stats, // before the bus subscription, whose drops count here
@@ -280,6 +280,8 @@ type runtimeSide[S, D any] struct {
 	forget func(key string)
 	// delivered is the seq up to which every envelope reached the bus.
 	delivered func() uint64
+	// keys lists every key that has a snapshot.
+	keys func(ctx context.Context) ([]string, error)
 	// origin is the runtime's id, as carried by its envelopes.
 	origin uint64
 }
@@ -331,6 +333,21 @@ func (s *Subscription[S, D]) run(ctx context.Context, initial []string, first []
 			}
 			key := env.u.Key
 			switch {
+			case env.kind == envResyncAll:
+				if env.origin == self && s.key == "" {
+					keys, err := s.rt.keys(ctx)
+					if err != nil {
+						s.endedBecause(fmt.Errorf("projection: resync of every key: %w", err))
+						s.bus.Close()
+						return
+					}
+					for _, k := range keys {
+						if !s.resyncKey(ctx, k, skip, &skipMax, initialState) {
+							return
+						}
+					}
+				}
+				continue
 			case env.kind == envSwitch || env.kind == envSwitchDone:
 				if env.origin == self {
 					switched = nil

@@ -58,6 +58,13 @@
 // one last error. Keys walks a bucket's keys in key order without reading
 // states, damaged records included. Returned states belong to the caller.
 //
+// # Changes by other handles
+//
+// Changes yields what other handles of the same data commit (another
+// process on a shared database), so that a runtime can tell its subscribers.
+// It never yields the handle's own commits. A store that no other handle can
+// write (a file locked by one process) says so with ErrUnsupported.
+//
 // # Close
 //
 // Close stops accepting requests, lets every accepted request commit and

@@ -56,6 +56,17 @@ type Write struct {
 	Record Record
 }
 
+// Change is one commit of a key by another handle of the same data, as
+// Changes yields it: the record's new Lineage and Version (0 and 0 for a
+// delete). Changes of one key come in commit order. When a store may have
+// missed changes (a lost connection), it yields a Change with Reset set and
+// nothing else: every key may have changed.
+type Change struct {
+	Bucket, Key      string
+	Lineage, Version uint64
+	Reset            bool
+}
+
 // KeyRecord is one record yielded by Scan, with its key.
 type KeyRecord struct {
 	Key    string

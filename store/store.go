@@ -40,6 +40,12 @@ type Store interface {
 	// in key order, without reading states. A failure to read ends the walk
 	// with one last error.
 	Keys(ctx context.Context, bucket string) iter.Seq2[string, error]
+	// Changes yields the commits other handles of the same data (other
+	// processes) make, as they happen, until ctx ends or the feed fails
+	// (one last error). A store whose data no other handle can write, or
+	// that cannot follow them, yields one error wrapping ErrUnsupported. See
+	// Change for what a store must yield after losing track.
+	Changes(ctx context.Context) iter.Seq2[Change, error]
 	// Closed reports whether Close has begun.
 	Closed() bool
 	// Close drains accepted requests, reports their outcomes and releases

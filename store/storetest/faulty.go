@@ -169,6 +169,11 @@ func (f *Faulty) Keys(ctx context.Context, bucket string) iter.Seq2[string, erro
 	return f.inner.Keys(ctx, bucket)
 }
 
+// Changes forwards to the wrapped store.
+func (f *Faulty) Changes(ctx context.Context) iter.Seq2[store.Change, error] {
+	return f.inner.Changes(ctx)
+}
+
 // Closed forwards to the wrapped store.
 func (f *Faulty) Closed() bool { return f.inner.Closed() }
 

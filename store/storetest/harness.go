@@ -105,5 +105,6 @@ func groups() []group {
 		{"RoundTrip", roundTripRules()},
 		{"Close", closeRules()},
 		{"Stress", stressRules()},
+		{"Changes", changesRules()},
 	}
 }
