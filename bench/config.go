@@ -43,8 +43,8 @@ func parseFlags(args []string) (config, error) {
 	keys := fs.Int("keys", 10_000, "key space of the apply and read workloads")
 	manyKeys := fs.Int("many-keys", 0, "keys of the large key-space and memory workloads (default 1,000,000, 44,000 with -short)")
 	rebuild := fs.Int("rebuild-events", 0, "events folded by one rebuild (default 1,000,000, 20,000 with -short)")
-	allEvents := fs.Int("rebuildall-events", 0, "events of the history the rebuildall workload replays, a multiple of -rebuildall-keys (default 10,000,000, 40,000 with -short)")
-	allKeys := fs.Int("rebuildall-keys", 0, "keys of that history (default 1,000,000, 4,000 with -short)")
+	allEvents := fs.Int("rebuildall-events", 0, "events of the history the rebuildall workload replays, a multiple of -rebuildall-keys (default 10,000,000, 5,000 with -short)")
+	allKeys := fs.Int("rebuildall-keys", 0, "keys of that history (default 1,000,000, 500 with -short)")
 	allMemory := fs.Int("rebuildall-memory", 0, "RebuildAll's WithRebuildMemory (default projection.DefaultRebuildMemory, at most a quarter of the keys)")
 	allBatch := fs.Int("rebuildall-batch", 0, "RebuildAll's WithRebuildBatch (default projection.DefaultRebuildBatch)")
 	fanout := fs.Int("fanout-deliveries", 0, "deliveries per fan-out cell (default 4,000,000, 100,000 with -short)")
@@ -74,7 +74,7 @@ func parseFlags(args []string) (config, error) {
 	}
 	if *short {
 		c.duration, c.manyKeys, c.rebuildEvents, c.fanoutTotal = 30*time.Millisecond, 44_000, 20_000, 100_000
-		c.allEvents, c.allKeys = 40_000, 4_000
+		c.allEvents, c.allKeys = 5_000, 500
 		c.keys = min(c.keys, 500)
 	}
 	if *duration > 0 {

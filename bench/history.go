@@ -76,6 +76,19 @@ func (hs history) ofKey(k int) iter.Seq[event] {
 	}
 }
 
+// grouped yields the history grouped by key, key after key.
+func (hs history) grouped() iter.Seq[event] {
+	return func(yield func(event) bool) {
+		for k := range hs.keys {
+			for e := range hs.ofKey(k) {
+				if !yield(e) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // batches yields the interleaved history in slices of n consecutive events,
 // reusing one slice: it is valid until the next iteration.
 func (hs history) batches(n int) iter.Seq[[]event] {

@@ -29,6 +29,8 @@ type livefoldSystem struct {
 	bus   *pubsub.Bus
 	rt    *projection.Runtime[event, account, int64]
 
+	replaced string // the bucket the last rebuildAll replaced
+
 	// The counters at the previous note, and how many notes were taken.
 	lastStore   boltstore.Stats
 	lastRuntime projection.Stats
@@ -78,19 +80,35 @@ func (l *livefoldSystem) rebuild(ctx context.Context, key string, events iter.Se
 }
 
 func (l *livefoldSystem) rebuildAll(ctx context.Context, events iter.Seq[event], memory, batch int) error {
+	// The current generation is the largest bucket: the store holds only
+	// this projection and one record of its own.
+	buckets, err := l.store.Buckets(ctx)
+	if err != nil {
+		return err
+	}
+	l.replaced = ""
+	most := 0
+	for _, b := range buckets {
+		if b.Keys > most {
+			most, l.replaced = b.Keys, b.Name
+		}
+	}
 	return l.rt.RebuildAll(ctx, events, projection.WithRebuildMemory(memory), projection.WithRebuildBatch(batch))
 }
 
-// waitEmpty waits until bucket holds no record, looking every interval. It
-// tells when RebuildAll, which removes the generation it replaced in the
-// background after the switch, is done with it: the first generation's
-// bucket is named after the projection.
-func (l *livefoldSystem) waitEmpty(ctx context.Context, bucket string, interval time.Duration) error {
+// waitReplaced waits until the bucket that was the largest when rebuildAll
+// began, the generation it replaced, holds no record, looking every
+// interval: RebuildAll returns at the switch and removes that generation in
+// the background.
+func (l *livefoldSystem) waitReplaced(ctx context.Context, interval time.Duration) error {
+	if l.replaced == "" {
+		return nil
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		empty := true
-		for _, err := range l.store.Keys(ctx, bucket) {
+		for _, err := range l.store.Keys(ctx, l.replaced) {
 			if err != nil {
 				return err
 			}

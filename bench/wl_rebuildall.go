@@ -92,11 +92,12 @@ func (h *harness) recordAll(hs history, system, detail string, res cellResult) {
 		note: fmt.Sprintf("largest HeapInuse sampled every %v; %.1f MiB after a full GC before the job", heapInterval, mib(int64(res.start)))})
 }
 
-// rebuildAllCells does the job three ways on one livefold database: it
+// rebuildAllCells does the job four ways on one livefold database: it
 // loads the history with ApplyBatch, rebuilds every key from it with
-// RebuildAll, then with Rebuild per key. Before each rebuild a few events
-// change a key, and before RebuildAll a key outside the history is added,
-// so the checks tell a rebuild from the state it replaced.
+// RebuildAll, from the same history grouped by key with RebuildAll, then
+// with Rebuild per key. Before each rebuild a key gets an event outside the
+// history, and before the first a key outside it is added, so the checks
+// tell a rebuild from the state it replaced.
 func (h *harness) rebuildAllCells(ctx context.Context, k systemKind, hs history) {
 	workload, _ := rebuildAllWorkloads(h.cfg)
 	path := h.newPath(k.name)
@@ -107,85 +108,74 @@ func (h *harness) rebuildAllCells(ctx context.Context, k systemKind, hs history)
 		h.fail(workload, k.name, fmt.Errorf("open: %w", err))
 		return
 	}
-	closed := false
-	defer func() {
-		if !closed {
-			_ = sys.close()
-		}
-	}()
-	_ = sys.note(time.Second) // the next note counts from here
-
-	// (a) ApplyBatch of the same events into an empty store.
-	res, err := timed(func() error {
-		for batch := range hs.batches(batchSize) {
-			if err := sys.applyBatch(ctx, batch); err != nil {
-				return err
+	options := fmt.Sprintf("WithRebuildMemory(%d), WithRebuildBatch(%d)", h.cfg.allMemory, h.cfg.allBatch)
+	cells := []struct {
+		via, detail string
+		job         func() error
+		generation  bool // RebuildAll: a new generation replaces the current one
+	}{
+		{via: viaApplyBatch, detail: fmt.Sprintf("into an empty store, batches of %d consecutive events, 1 producer", batchSize),
+			job: func() error {
+				for batch := range hs.batches(batchSize) {
+					if err := sys.applyBatch(ctx, batch); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+		{via: viaRebuildAll, detail: options, generation: true,
+			job: func() error { return sys.rebuildAll(ctx, hs.interleaved(), h.cfg.allMemory, h.cfg.allBatch) }},
+		{via: viaRebuildAll + ", grouped by key", detail: options, generation: true,
+			job: func() error { return sys.rebuildAll(ctx, hs.grouped(), h.cfg.allMemory, h.cfg.allBatch) }},
+		{via: viaPerKey, detail: fmt.Sprintf("%d goroutines, each key's events in one Rebuild, keys in order", rebuildWorkers),
+			job: func() error { return rebuildPerKey(ctx, sys, hs) }},
+	}
+	for i, c := range cells {
+		via := viaSystem(k.name, c.via)
+		if i > 0 {
+			if err := h.perturb(ctx, sys, hs, i == 1); err != nil {
+				h.fail(workload, via, err)
+				break
 			}
 		}
-		return nil
-	}, sys.note)
-	via := viaSystem(k.name, viaApplyBatch)
-	h.recordAll(hs, via, fmt.Sprintf("batches of %d consecutive events, 1 producer", batchSize), res)
-	if err != nil {
-		h.fail(workload, via, err)
-		return
-	}
-	if err := hs.check(ctx, sys, false); err != nil {
-		h.fail(workload, via, err)
-	}
-
-	// RebuildAll beside what ApplyBatch stored.
-	if err := h.perturb(ctx, sys, hs, true); err != nil {
-		h.fail(workload, k.name, err)
-		return
-	}
-	_ = sys.note(time.Second)
-	res, err = timed(func() error {
-		return sys.rebuildAll(ctx, hs.interleaved(), h.cfg.allMemory, h.cfg.allBatch)
-	}, sys.note)
-	removed := "previous generation's removal not observed"
-	if w, ok := sys.(interface {
-		waitEmpty(context.Context, string, time.Duration) error
-	}); ok && err == nil {
-		start := time.Now()
-		if werr := w.waitEmpty(ctx, projectionName, 100*time.Millisecond); werr == nil {
-			removed = fmt.Sprintf("the previous generation was removed in the background %.1f s after it returned", time.Since(start).Seconds())
+		_ = sys.note(time.Second) // the cell's note counts from here
+		res, err := timed(c.job, sys.note)
+		detail := c.detail
+		if c.generation && err == nil {
+			detail += "; " + removal(ctx, sys)
+		}
+		h.recordAll(hs, via, detail, res)
+		if err != nil {
+			h.fail(workload, via, err)
+			break
+		}
+		if err := hs.check(ctx, sys, i > 0); err != nil {
+			h.fail(workload, via, err)
 		}
 	}
-	via = viaSystem(k.name, viaRebuildAll)
-	h.recordAll(hs, via, fmt.Sprintf("WithRebuildMemory(%d), WithRebuildBatch(%d); %s",
-		h.cfg.allMemory, h.cfg.allBatch, removed), res)
-	if err != nil {
-		h.fail(workload, via, err)
-		return
-	}
-	if err := hs.check(ctx, sys, true); err != nil {
-		h.fail(workload, via, err)
-	}
-
-	// (b) Rebuild of one key at a time, from the history grouped by key.
-	if err := h.perturb(ctx, sys, hs, false); err != nil {
-		h.fail(workload, k.name, err)
-		return
-	}
-	_ = sys.note(time.Second)
-	res, err = timed(func() error { return rebuildPerKey(ctx, sys, hs) }, sys.note)
-	via = viaSystem(k.name, viaPerKey)
-	h.recordAll(hs, via, fmt.Sprintf("%d goroutines, each key's events in one Rebuild", rebuildWorkers), res)
-	if err != nil {
-		h.fail(workload, via, err)
-		return
-	}
-	if err := hs.check(ctx, sys, true); err != nil {
-		h.fail(workload, via, err)
-	}
-
-	closed = true
 	if err := sys.close(); err != nil {
 		h.fail(workload, k.name, fmt.Errorf("close: %w", err))
 		return
 	}
 	h.reopenAndCheckHistory(ctx, k, path, opts, hs, workload)
+}
+
+// removal waits until the generation a RebuildAll replaced is removed, if
+// sys can tell, and says how long that took: RebuildAll returns at the
+// switch and removes the previous generation in the background, which the
+// next cell must not compete with.
+func removal(ctx context.Context, sys system) string {
+	w, ok := sys.(interface {
+		waitReplaced(context.Context, time.Duration) error
+	})
+	if !ok {
+		return "the removal of the previous generation was not observed"
+	}
+	start := time.Now()
+	if err := w.waitReplaced(ctx, 100*time.Millisecond); err != nil {
+		return fmt.Sprintf("waiting for the removal of the previous generation: %v", err)
+	}
+	return fmt.Sprintf("the previous generation was removed in the background %.1f s after it returned", time.Since(start).Seconds())
 }
 
 // perKeyOnly does the job the only way a system without a rebuild of every
