@@ -11,7 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// boltNaive stores the seed's row as JSON in bbolt with one db.Update per
+// boltNaive stores the original runtime's row as JSON in bbolt with one db.Update per
 // event: every event pays a whole transaction and its fsyncs.
 type boltNaive struct {
 	db     *bolt.DB
@@ -19,7 +19,7 @@ type boltNaive struct {
 	locks  keyLocks
 }
 
-// boltRow is the seed's row, as JSON.
+// boltRow is the original runtime's row, as JSON.
 type boltRow struct {
 	State     account   `json:"state"`
 	Version   uint64    `json:"version"`

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"syscall"
 	"time"
@@ -104,31 +105,45 @@ func diskUsage(paths []string) int64 {
 	return n
 }
 
-// heapSampler records the largest HeapInuse seen while it runs: the bytes in
-// spans holding at least one object, live or not yet collected, which is
-// what the Go heap takes from the process at that moment.
+// heapSampler records the largest HeapInuse seen while it runs, the bytes
+// in spans holding at least one object, live or not yet collected (what the
+// Go heap takes from the process at that moment), and the largest live heap
+// the collector measured: the bytes it marked in its last cycle.
 type heapSampler struct {
 	stop chan struct{}
-	done chan uint64
+	done chan heapPeaks
 }
 
-// sampleHeap starts sampling HeapInuse right away and every interval, on a
-// goroutine that Stop ends. ReadMemStats stops the world for some
-// microseconds, so an interval of tens of milliseconds costs well under 1%.
+// heapPeaks are the largest figures a heapSampler saw.
+type heapPeaks struct {
+	inuse, live uint64
+}
+
+// sampleHeap starts sampling right away and every interval, on a goroutine
+// that Stop ends. ReadMemStats stops the world for some microseconds, so an
+// interval of tens of milliseconds costs well under 1%.
 func sampleHeap(interval time.Duration) *heapSampler {
-	s := &heapSampler{stop: make(chan struct{}), done: make(chan uint64, 1)}
+	s := &heapSampler{stop: make(chan struct{}), done: make(chan heapPeaks, 1)}
 	go func() {
 		t := time.NewTicker(interval)
 		defer t.Stop()
-		var peak uint64
+		var peaks heapPeaks
 		var m runtime.MemStats
-		for {
+		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		sample := func() {
 			runtime.ReadMemStats(&m)
-			peak = max(peak, m.HeapInuse)
+			metrics.Read(live)
+			peaks.inuse = max(peaks.inuse, m.HeapInuse)
+			if live[0].Value.Kind() == metrics.KindUint64 {
+				peaks.live = max(peaks.live, live[0].Value.Uint64())
+			}
+		}
+		for {
+			sample()
 			select {
 			case <-s.stop:
-				runtime.ReadMemStats(&m)
-				s.done <- max(peak, m.HeapInuse)
+				sample()
+				s.done <- peaks
 				return
 			case <-t.C:
 			}
@@ -138,8 +153,8 @@ func sampleHeap(interval time.Duration) *heapSampler {
 }
 
 // Stop takes a last sample, ends the sampling goroutine and returns the
-// largest sample.
-func (s *heapSampler) Stop() uint64 {
+// largest samples.
+func (s *heapSampler) Stop() heapPeaks {
 	close(s.stop)
 	return <-s.done
 }

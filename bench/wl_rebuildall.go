@@ -58,7 +58,7 @@ func (h *harness) rebuildAll(ctx context.Context) {
 type cellResult struct {
 	elapsed time.Duration
 	cores   float64
-	peak    uint64 // largest HeapInuse sampled
+	peak    heapPeaks
 	start   uint64 // HeapInuse after a full collection before the cell
 	note    string
 }
@@ -88,8 +88,9 @@ func (h *harness) recordAll(hs history, system, detail string, res cellResult) {
 		value: float64(hs.events()) / res.elapsed.Seconds(), unit: "ev/s", cpu: res.cores, allocs: -1,
 		note: fmt.Sprintf("%.1f s; %s; %s", res.elapsed.Seconds(), detail, res.note)})
 	h.record(row{group: "rebuildall", workload: heap, system: system,
-		value: mib(int64(res.peak)), unit: "MiB", allocs: -1,
-		note: fmt.Sprintf("largest HeapInuse sampled every %v; %.1f MiB after a full GC before the job", heapInterval, mib(int64(res.start)))})
+		value: mib(int64(res.peak.inuse)), unit: "MiB", allocs: -1,
+		note: fmt.Sprintf("largest HeapInuse sampled every %v; largest live heap after a GC cycle %.1f MiB; %.1f MiB in use after a full GC before the job",
+			heapInterval, mib(int64(res.peak.live)), mib(int64(res.start)))})
 }
 
 // rebuildAllCells does the job four ways on one livefold database: it
