@@ -89,12 +89,12 @@ func (hs history) grouped() iter.Seq[event] {
 	}
 }
 
-// batches yields the interleaved history in slices of n consecutive events,
-// reusing one slice: it is valid until the next iteration.
-func (hs history) batches(n int) iter.Seq[[]event] {
+// batches yields events in slices of n consecutive events, reusing one
+// slice: it is valid until the next iteration.
+func batches(events iter.Seq[event], n int) iter.Seq[[]event] {
 	return func(yield func([]event) bool) {
 		batch := make([]event, 0, n)
-		for e := range hs.interleaved() {
+		for e := range events {
 			batch = append(batch, e)
 			if len(batch) == n {
 				if !yield(batch) {

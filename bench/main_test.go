@@ -161,7 +161,7 @@ func TestHarness_LossyRebuildAll_EveryCellFails(t *testing.T) {
 	k := lossyKind(t)
 	h := newTestHarness(t)
 	h.rebuildAllCells(ctx, k, newHistory(h.cfg.allEvents, h.cfg.allKeys))
-	for _, via := range []string{viaApplyBatch, viaRebuildAll, viaRebuildAll + ", grouped by key", viaPerKey} {
+	for _, via := range []string{viaApplyBatch, viaRebuildAll, viaApplyBatch + byKey, viaRebuildAll + byKey, viaPerKey} {
 		prefix := fmt.Sprintf("/ %s: ", viaSystem(k.name, via))
 		if !slices.ContainsFunc(h.failures, func(f string) bool { return strings.Contains(f, prefix) }) {
 			t.Errorf("no check failed for %q; failures: %v", via, h.failures)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"iter"
 	"runtime"
 	"slices"
 	"sync"
@@ -26,19 +27,20 @@ func rebuildAllWorkloads(cfg config) (throughput, heap string) {
 }
 
 // Names of the ways the rebuildall workload does the job, in its rows'
-// system column.
+// system column; byKey marks the history grouped by key.
 const (
 	viaRebuildAll = "RebuildAll"
 	viaApplyBatch = "ApplyBatch(1000)"
 	viaPerKey     = "Rebuild per key"
+	byKey         = ", grouped by key"
 )
 
 func viaSystem(kind, via string) string { return kind + ": " + via }
 
 // rebuildAll replays one history of every key: on livefold through
-// RebuildAll, through ApplyBatch of the same events into an empty store, and
-// through Rebuild of one key at a time; on the other systems, which rebuild
-// one key at a time only, through that. sqlite-normal and bolt-naive run it
+// ApplyBatch into an empty store then RebuildAll, once in the history's
+// order and once grouped by key, and through Rebuild of one key at a time;
+// on the other systems, which rebuild one key at a time only, through that. sqlite-normal and bolt-naive run it
 // only when -systems names them: their answer is the same as sqlite-full's,
 // sooner or later.
 func (h *harness) rebuildAll(ctx context.Context) {
@@ -93,13 +95,21 @@ func (h *harness) recordAll(hs history, system, detail string, res cellResult) {
 			heapInterval, mib(int64(res.peak.live)), mib(int64(res.start)))})
 }
 
-// rebuildAllCells does the job four ways on one livefold database: it
-// loads the history with ApplyBatch, rebuilds every key from it with
-// RebuildAll, from the same history grouped by key with RebuildAll, then
-// with Rebuild per key. Before each rebuild a key gets an event outside the
+// rebuildAllCells does the job five ways on two livefold databases: into
+// each it loads the history with ApplyBatch and rebuilds every key with
+// RebuildAll, on the first in the history's order, on the second grouped by
+// key, which it then also rebuilds with Rebuild per key.
+func (h *harness) rebuildAllCells(ctx context.Context, k systemKind, hs history) {
+	h.livefoldJobs(ctx, k, hs, "", hs.interleaved(), false)
+	h.livefoldJobs(ctx, k, hs, byKey, hs.grouped(), true)
+}
+
+// livefoldJobs loads events into a new livefold database with ApplyBatch,
+// rebuilds every key from them with RebuildAll, and, with perKey, with
+// Rebuild per key. Before each rebuild a key gets an event outside the
 // history, and before the first a key outside it is added, so the checks
 // tell a rebuild from the state it replaced.
-func (h *harness) rebuildAllCells(ctx context.Context, k systemKind, hs history) {
+func (h *harness) livefoldJobs(ctx context.Context, k systemKind, hs history, order string, events iter.Seq[event], perKey bool) {
 	workload, _ := rebuildAllWorkloads(h.cfg)
 	path := h.newPath(k.name)
 	defer h.removeDB(k, path)
@@ -110,26 +120,27 @@ func (h *harness) rebuildAllCells(ctx context.Context, k systemKind, hs history)
 		return
 	}
 	options := fmt.Sprintf("WithRebuildMemory(%d), WithRebuildBatch(%d)", h.cfg.allMemory, h.cfg.allBatch)
-	cells := []struct {
+	type cell struct {
 		via, detail string
 		job         func() error
 		generation  bool // RebuildAll: a new generation replaces the current one
-	}{
-		{via: viaApplyBatch, detail: fmt.Sprintf("into an empty store, batches of %d consecutive events, 1 producer", batchSize),
+	}
+	cells := []cell{
+		{via: viaApplyBatch + order, detail: fmt.Sprintf("into an empty store, batches of %d consecutive events, 1 producer", batchSize),
 			job: func() error {
-				for batch := range hs.batches(batchSize) {
+				for batch := range batches(events, batchSize) {
 					if err := sys.applyBatch(ctx, batch); err != nil {
 						return err
 					}
 				}
 				return nil
 			}},
-		{via: viaRebuildAll, detail: options, generation: true,
-			job: func() error { return sys.rebuildAll(ctx, hs.interleaved(), h.cfg.allMemory, h.cfg.allBatch) }},
-		{via: viaRebuildAll + ", grouped by key", detail: options, generation: true,
-			job: func() error { return sys.rebuildAll(ctx, hs.grouped(), h.cfg.allMemory, h.cfg.allBatch) }},
-		{via: viaPerKey, detail: fmt.Sprintf("%d goroutines, each key's events in one Rebuild, keys in order", rebuildWorkers),
-			job: func() error { return rebuildPerKey(ctx, sys, hs) }},
+		{via: viaRebuildAll + order, detail: options, generation: true,
+			job: func() error { return sys.rebuildAll(ctx, events, h.cfg.allMemory, h.cfg.allBatch) }},
+	}
+	if perKey {
+		cells = append(cells, cell{via: viaPerKey, detail: fmt.Sprintf("%d goroutines, each key's events in one Rebuild, keys in order", rebuildWorkers),
+			job: func() error { return rebuildPerKey(ctx, sys, hs) }})
 	}
 	for i, c := range cells {
 		via := viaSystem(k.name, c.via)
