@@ -80,10 +80,10 @@ type crashFS struct {
 	inodes int            // inodes created so far
 	events []event
 	// syncPoints counts the syncs so far: of a log file, of the directory,
-	// and bbolt's commits; failAt, when not 0, is the one that fails.
+	// and bbolt's commits; those in fail fail.
 	syncPoints int
-	failAt     int
-	failedAt   int // index in events of the injected failure, -1 before
+	fail       map[int]bool
+	failedAt   int // index in events of the first injected failure, -1 before
 	// cache is every recorded file's contents as the record says they are
 	// now; bolt compares it with the file bbolt finds, and a difference
 	// (a write the record missed) is kept in diverged.
@@ -92,7 +92,7 @@ type crashFS struct {
 }
 
 func newCrashFS(dir string) *crashFS {
-	return &crashFS{dir: dir, names: map[string]int{}, failedAt: -1, cache: map[int][]byte{}}
+	return &crashFS{dir: dir, names: map[string]int{}, fail: map[int]bool{}, failedAt: -1, cache: map[int][]byte{}}
 }
 
 // local returns the name of path in the current directory, or false for a
@@ -118,7 +118,23 @@ func (c *crashFS) recordLocked(e event) int {
 // syncPointLocked counts one sync point and says whether it is to fail.
 func (c *crashFS) syncPointLocked() bool {
 	c.syncPoints++
-	return c.syncPoints == c.failAt
+	return c.fail[c.syncPoints]
+}
+
+// failedLocked notes that the event at i is an injected failure.
+func (c *crashFS) failedLocked(i int) {
+	if c.failedAt < 0 {
+		c.failedAt = i
+	}
+}
+
+// failNext makes the next n sync points fail.
+func (c *crashFS) failNext(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range n {
+		c.fail[c.syncPoints+1+i] = true
+	}
 }
 
 // mark records a workload event and returns its index in events.
@@ -192,7 +208,7 @@ func (c *crashFS) syncDir(dir string) error {
 		return nil
 	}
 	if c.syncPointLocked() {
-		c.failedAt = c.recordLocked(event{kind: evSyncDir, ok: false})
+		c.failedLocked(c.recordLocked(event{kind: evSyncDir, ok: false}))
 		return errInjected
 	}
 	c.recordLocked(event{kind: evSyncDir, ok: true})
@@ -255,7 +271,7 @@ func (c *crashFS) bolt(path string, fn func() error) error {
 		}
 	}
 	if err == nil && c.syncPointLocked() {
-		c.failedAt = c.recordLocked(event{kind: evSync, inode: ino, ok: false})
+		c.failedLocked(c.recordLocked(event{kind: evSync, inode: ino, ok: false}))
 		return errInjected
 	}
 	c.recordLocked(event{kind: evSync, inode: ino, ok: err == nil})
@@ -310,7 +326,7 @@ func (f *crashFile) sync() error {
 		return nil
 	}
 	if f.fs.syncPointLocked() {
-		f.fs.failedAt = f.fs.recordLocked(event{kind: evSync, inode: f.inode, ok: false})
+		f.fs.failedLocked(f.fs.recordLocked(event{kind: evSync, inode: f.inode, ok: false}))
 		return errInjected
 	}
 	f.fs.recordLocked(event{kind: evSync, inode: f.inode, ok: true})

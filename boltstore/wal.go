@@ -266,7 +266,7 @@ func (w *wal) clean() error {
 	}
 	if err := w.sync(); err != nil {
 		w.fault("erase", err)
-		return err
+		return fmt.Errorf("clear log tail: %w", err)
 	}
 	w.dirty = false
 	return nil

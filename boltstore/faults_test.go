@@ -1,0 +1,206 @@
+package boltstore
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/livefold/livefold/store"
+)
+
+// These tests fail syncs through crashFS, which only a test in the package
+// can give a Store.
+
+// lockedBuffer is a log sink safe for the committer and the test.
+type lockedBuffer struct {
+	mu sync.Mutex // guards b
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// openFaulty opens a store in a new directory through a crashFS, with a
+// logger writing to the returned buffer.
+func openFaulty(t *testing.T, opts ...Option) (*Store, *crashFS, *lockedBuffer) {
+	t.Helper()
+	dir := t.TempDir()
+	fsys := newCrashFS(dir)
+	var buf lockedBuffer
+	opts = append([]Option{func(c *config) { c.fs = fsys }, WithLogger(slog.New(slog.NewTextHandler(&buf, nil)))}, opts...)
+	s, err := Open(filepath.Join(dir, "s.db"), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, fsys, &buf
+}
+
+func write(key string, version uint64) []store.Write {
+	return []store.Write{{Bucket: "p", Key: key, Expect: version - 1, Record: store.Record{Version: version, State: []byte(key)}}}
+}
+
+// Ensure that a failed sync of the log fails the commit, is counted in
+// Stats and logged, that the frame it left is erased before the next commit
+// is acknowledged, and that a failed erasure keeps every later commit
+// failing until one succeeds.
+func TestStore_Commit_FailedLogSyncCountedAndRepaired(t *testing.T) {
+	s, fsys, buf := openFaulty(t)
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Commit(ctx, write("a", 1)); err != nil {
+		t.Fatal(err)
+	}
+	fsys.failNext(1)
+	if err := s.Commit(ctx, write("b", 1)); !errors.Is(err, store.ErrCommit) || !errors.Is(err, errInjected) {
+		t.Fatalf("Commit with a failing sync = %v; want ErrCommit", err)
+	}
+	if st := s.Stats(); st.FailedSyncs != 1 || st.FailedCommits != 1 {
+		t.Errorf("Stats FailedSyncs %d, FailedCommits %d; want 1 and 1", st.FailedSyncs, st.FailedCommits)
+	}
+	if !strings.Contains(buf.String(), "log write or sync failed") || !strings.Contains(buf.String(), "op=append") {
+		t.Errorf("log = %q; want the failed append", buf.String())
+	}
+	// The append fails, and so do the erasure right after it and the one
+	// the next commit tries first: that commit fails too.
+	if err := s.Commit(ctx, write("b", 1)); err != nil {
+		t.Fatalf("Commit after the failed one = %v", err)
+	}
+	fsys.failNext(3)
+	if err := s.Commit(ctx, write("c", 1)); !errors.Is(err, store.ErrCommit) {
+		t.Fatalf("Commit with a failing sync = %v; want ErrCommit", err)
+	}
+	if err := s.Commit(ctx, write("c", 1)); !errors.Is(err, store.ErrCommit) || !strings.Contains(err.Error(), "clear log tail") {
+		t.Fatalf("Commit while the log cannot be erased = %v; want ErrCommit", err)
+	}
+	if err := s.Commit(ctx, write("d", 1)); err != nil {
+		t.Fatalf("Commit once the log is erased = %v", err)
+	}
+	if st := s.Stats(); st.FailedSyncs != 4 || st.FailedCommits != 3 {
+		t.Errorf("Stats FailedSyncs %d, FailedCommits %d; want 4 and 3", st.FailedSyncs, st.FailedCommits)
+	}
+	data, err := os.ReadFile(walPath(s.path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, _, err := loadFoldPoint(s.db, s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scanLog(walPath(s.path), data, fp, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, w := range sc.writes {
+		keys = append(keys, w.key)
+	}
+	if strings.Join(keys, ",") != "a,b,d" {
+		t.Errorf("the log replays %v; want the acknowledged a, b and d", keys)
+	}
+}
+
+// Ensure that a checkpoint whose commit failed its last sync after bbolt
+// went on from it has the meta pages synced again and holds, counted and
+// logged; that when that sync fails too, the checkpoint fails, commits are
+// still acknowledged through the log, the file is not written again, Close
+// says so, and the next Open has every acknowledged commit.
+func TestStore_Checkpoint_FailedFileSyncCountedAndRepaired(t *testing.T) {
+	s, fsys, buf := openFaulty(t)
+	ctx := context.Background()
+	// The first checkpoint also syncs the meta pages, as the first write of
+	// a file just opened.
+	for _, k := range []string{"first", "a"} {
+		if err := s.Commit(ctx, write(k, 1)); err != nil {
+			t.Fatal(err)
+		}
+		if k == "first" {
+			if err := s.Checkpoint(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	fsys.failNext(1)
+	if err := s.Checkpoint(ctx); err != nil {
+		t.Fatalf("Checkpoint whose last sync failed and was repaired = %v", err)
+	}
+	if st := s.Stats(); st.FailedSyncs != 1 || st.Checkpoints != 2 || st.FailedCheckpoints != 0 {
+		t.Errorf("Stats FailedSyncs %d, Checkpoints %d, FailedCheckpoints %d; want 1, 2, 0",
+			st.FailedSyncs, st.Checkpoints, st.FailedCheckpoints)
+	}
+	if !strings.Contains(buf.String(), "sync of the file failed") {
+		t.Errorf("log = %q; want the failed sync of the file", buf.String())
+	}
+
+	if err := s.Commit(ctx, write("b", 1)); err != nil {
+		t.Fatal(err)
+	}
+	fsys.failNext(2)
+	if err := s.Checkpoint(ctx); !errors.Is(err, store.ErrCommit) {
+		t.Fatalf("Checkpoint whose syncs failed = %v; want ErrCommit", err)
+	}
+	if err := s.Commit(ctx, write("c", 1)); err != nil {
+		t.Fatalf("Commit after a failed checkpoint = %v; want it logged and acknowledged", err)
+	}
+	if err := s.Checkpoint(ctx); err == nil || !strings.Contains(err.Error(), "not written again") {
+		t.Errorf("Checkpoint after the file's syncs failed = %v; want it refused", err)
+	}
+	if st := s.Stats(); st.FailedSyncs != 3 || st.FailedCheckpoints != 2 {
+		t.Errorf("Stats FailedSyncs %d, FailedCheckpoints %d; want 3 and 2", st.FailedSyncs, st.FailedCheckpoints)
+	}
+	if err := s.Close(); err == nil {
+		t.Error("Close after the file could not be written = nil; want the failed final checkpoint")
+	}
+	again, err := Open(s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	for _, k := range []string{"a", "b", "c"} {
+		if _, ok, err := again.Get(ctx, "p", k); !ok || err != nil {
+			t.Errorf("after reopening, %s = %v, %v; want every acknowledged commit", k, ok, err)
+		}
+	}
+}
+
+// Ensure that without a log, a commit that failed its last sync after bbolt
+// went on from it is reported committed once the meta pages are synced
+// again, and that when that fails too the commit is reported failed and no
+// later commit is acknowledged.
+func TestStore_Commit_WithoutWALFailedFileSync(t *testing.T) {
+	s, fsys, _ := openFaulty(t, WithoutWAL())
+	defer s.Close()
+	ctx := context.Background()
+	// The first commit also syncs the meta pages, as the first write of a
+	// file just opened.
+	if err := s.Commit(ctx, write("first", 1)); err != nil {
+		t.Fatal(err)
+	}
+	fsys.failNext(1)
+	if err := s.Commit(ctx, write("a", 1)); err != nil {
+		t.Fatalf("Commit whose last sync failed and was repaired = %v", err)
+	}
+	fsys.failNext(2)
+	if err := s.Commit(ctx, write("b", 1)); !errors.Is(err, store.ErrCommit) {
+		t.Fatalf("Commit whose syncs failed = %v; want ErrCommit", err)
+	}
+	if err := s.Commit(ctx, write("c", 1)); !errors.Is(err, store.ErrCommit) || !strings.Contains(err.Error(), "not written again") {
+		t.Fatalf("Commit after the file's syncs failed = %v; want ErrCommit", err)
+	}
+	if st := s.Stats(); st.FailedSyncs != 3 || st.FailedCommits != 2 {
+		t.Errorf("Stats FailedSyncs %d, FailedCommits %d; want 3 and 2", st.FailedSyncs, st.FailedCommits)
+	}
+}
