@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -80,6 +81,7 @@ func (h *harness) distinctKeys(ctx context.Context, k systemKind, n int) {
 		note: fmt.Sprintf("%.1f MiB more over %d keys", mib(int64(all)-int64(quarter)), n-n/4)})
 	h.record(row{group: "memory", workload: size, system: k.name, value: mib(filesSize(k.files(path))), unit: "MiB",
 		allocs: -1, note: fmt.Sprintf("after close; %.1f MiB allocated on disk", mib(diskUsage(k.files(path))))})
+	h.compacted(k, path, size)
 
 	// Read back a sample spread over the key space.
 	t := newTally(n)
@@ -124,7 +126,23 @@ func (h *harness) updatesFileSize(ctx context.Context, k systemKind, n, keys int
 	}
 	h.record(row{group: "memory", workload: workload, system: k.name, value: mib(filesSize(k.files(path))), unit: "MiB",
 		allocs: -1, note: fmt.Sprintf("after close; %.1f MiB allocated on disk", mib(diskUsage(k.files(path))))})
+	h.compacted(k, path, workload)
 	h.reopenAndCheck(ctx, k, path, opts, t, true, workload)
+}
+
+// compacted records, for a livefold system, the size of a compacted copy of
+// its closed file beside the file's own (row workload).
+func (h *harness) compacted(k systemKind, path, workload string) {
+	if !strings.HasPrefix(k.name, "livefold") {
+		return
+	}
+	n, err := compactedSize(path)
+	if err != nil {
+		h.fail(workload, k.name, fmt.Errorf("compact: %w", err))
+		return
+	}
+	h.record(row{group: "memory", workload: workload + ", compacted", system: k.name, value: mib(n), unit: "MiB",
+		allocs: -1, note: "a copy written by bbolt's Compact, as livefold compact writes it"})
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
