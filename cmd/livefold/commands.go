@@ -21,6 +21,7 @@ func commands() []command {
 		statsCommand(),
 		verifyCommand(),
 		compactCommand(),
+		logCommand(),
 	}
 }
 

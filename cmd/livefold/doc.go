@@ -13,6 +13,7 @@
 //	stats FILE                       file, page and per-projection statistics
 //	verify FILE                      check every record and bbolt's pages
 //	compact FILE DEST                write a compacted copy of FILE to DEST
+//	log [-salvage] FILE              show the write-ahead log's frames; salvage a damaged one
 //	help [COMMAND]                   show help
 //
 // Flags may come before, between or after the arguments; "--" ends them, so a
@@ -20,10 +21,12 @@
 //
 // # Guarantees
 //
-// Every command except compact opens FILE read-only (bbolt's shared lock and
-// a read-only mapping) and modifies nothing; compact only reads FILE and
-// creates DEST, which it refuses to overwrite and deletes again if the copy
-// fails. A missing FILE is never created, nor is a log beside it.
+// Every command except compact and log -salvage opens FILE read-only (bbolt's
+// shared lock and a read-only mapping) and modifies nothing; compact only
+// reads FILE and creates DEST, which it refuses to overwrite and deletes
+// again if the copy fails. log -salvage, asked for explicitly, keeps a copy
+// of a damaged log and replays its intact frames into FILE. A missing FILE
+// is never created, nor is a log beside it.
 //
 // Records are read through boltstore opened with boltstore.WithReadOnly, the
 // way the application reads them. A write-ahead log left beside FILE (FILE
@@ -35,6 +38,8 @@
 // while the log holds records, since a copy of FILE would lose them. Opening
 // the store once with boltstore.Open and closing it folds the log into FILE.
 // stats shows bbolt's statistics of FILE alone and counts the log's records.
+// A log that boltstore refuses (damaged, or of another file or history) makes
+// every command but log fail; log shows its frames.
 //
 // FILE locked by a process or boltstore.Store that writes to it cannot be
 // opened: after -timeout (default 500ms) the command fails with "file is in
@@ -72,8 +77,9 @@
 //
 // 0 on success; 1 when the command failed or found damage (a missing or
 // locked file, a file that is not a livefold file, a missing projection or
-// key, a damaged record, an existing DEST), and for verify and compact when a
-// leftover log holds records the file lacks; 2 for invalid arguments.
+// key, a damaged record, an existing DEST), for verify and compact when a
+// leftover log holds records the file lacks, and for log when there is no log
+// or Open would refuse it; 2 for invalid arguments.
 //
 // A bbolt file that livefold did not write is told apart from a damaged one:
 // a projection holding records none of which is a livefold record is said to

@@ -35,6 +35,12 @@ var (
 	// errForeignProjection: the projection holds records, none of them a
 	// livefold record: a bucket of another program.
 	errForeignProjection = errors.New("livefold: not a livefold projection")
-	// errDestExists: compact refuses to overwrite DEST.
+	// errDestExists: compact refuses to overwrite DEST, log -salvage its copy
+	// of the log.
 	errDestExists = errors.New("livefold: destination exists")
+	// errNoLog: there is no write-ahead log beside FILE.
+	errNoLog = errors.New("livefold: no write-ahead log")
+	// errLog: boltstore.Open would refuse the log beside FILE (damaged, or
+	// of another file or history).
+	errLog = errors.New("livefold: the write-ahead log cannot be replayed")
 )
