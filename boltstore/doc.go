@@ -28,9 +28,9 @@
 // includes the earlier requests of the same batch; a request that fails its
 // check is skipped whole (a *store.ConflictError) and the rest of the batch still
 // commits. If the write or its fsync fails, every request of the batch fails
-// with an error wrapping store.ErrCommit, nothing of the batch is on disk (a frame
-// whose sync failed is overwritten before anything else is logged), and the
-// Store keeps serving later requests.
+// with an error wrapping store.ErrCommit, nothing of the batch is on disk
+// (see Failed syncs for the window a failed sync leaves), and the Store keeps
+// serving later requests.
 //
 // Outcomes are reported on the committer goroutine after the transaction
 // ended, in submission order: a done callback returns before any later
@@ -54,12 +54,66 @@
 // acknowledged is lost, and ignores a torn last frame, which was never
 // acknowledged.
 //
-// Frames carry a CRC-32C and a generation chosen at random each time the log
-// starts over, so the leftovers of older, longer generations are never
-// replayed. WithoutWAL commits every batch as a bbolt transaction instead;
-// WithMaxSize implies it, because bbolt enforces the limit per transaction.
-// Tools that read the file with bbolt alone see what the last checkpoint
-// wrote; LogRecords reports how many writes Open found in a leftover log.
+// WithoutWAL commits every batch as a bbolt transaction instead; WithMaxSize
+// implies it, because bbolt enforces the limit per transaction. Tools that
+// read the file with bbolt alone see what the last checkpoint wrote;
+// LogRecords reports how many writes Open found in a leftover log.
+//
+// # A log belongs to one file and one moment
+//
+// Every frame carries a CRC-32C, the identity of its file and a generation,
+// which each checkpoint advances; the checkpoint's transaction records in
+// the file how far it folded which generation (its fold point). So Open
+// replays exactly the frames the file lacks, also after a checkpoint that
+// was reported failed yet reached the disk; it ignores the leftovers of
+// older generations and a log older than the file's last checkpoint (a
+// restored backup), which are in the file already; and it refuses a log of
+// another file, or of another history of this one (a file restored from an
+// older copy beside a newer log), with an error wrapping ErrWrongLog.
+//
+// A frame that fails its checksum ends the log only when no valid frame of
+// its generation follows: that is a tail torn by a crash, never
+// acknowledged. A valid frame after it means damage: Open (and a read-only
+// Open) returns an error wrapping store.ErrCorrupt that names the log and
+// the offset, and changes neither file. InspectLog describes every frame of
+// a log for tools, and WithLogSalvage replays its intact frames.
+//
+// # Failed syncs
+//
+// After a failed write or sync of the log, nothing is acknowledged until the
+// frame it may have left is erased and the erasure synced: the batch fails
+// with store.ErrCommit, and so does every later one until the erasure
+// succeeds. A crash before it may still replay that frame, the window an
+// fsync error leaves in any log; no commit is acknowledged within it.
+//
+// bbolt makes a commit's meta page visible before its last sync, and goes on
+// from it even when that sync failed; Linux may drop pages whose sync
+// failed. So after a failed commit of the file (a checkpoint, a replay, a
+// commit without a log) its meta pages are written again and synced before
+// anything else is written to it; a commit bbolt went on from is durable
+// then, and is reported committed. If that sync fails too, the Store writes
+// the file no more: checkpoints fail and the log keeps every commit (Close
+// reports it and the next Open replays it), or without a log every later
+// commit fails, and the failed one may still be in the file when it is
+// opened again. Every failed sync is counted in Stats.FailedSyncs and
+// logged (WithLogger).
+//
+// # Damaged files and new files
+//
+// bbolt trusts its pages: a damaged one makes it panic or fault. The Store
+// turns those into errors wrapping store.ErrCorrupt, in Open (which also
+// checks the file's length and freelist page before bbolt maps it), in
+// reads, commits and checkpoints; the committer survives them. Verify also
+// runs bbolt's page check.
+//
+// A new file is written under another name (its path plus ".new-" and 8 hex
+// digits) and gets its name only once its first pages and identity are
+// synced, so a crash during the first Open leaves no file or one that opens;
+// such a crash may leave that other file, which holds nothing and may be
+// deleted. Every Open syncs the directory before it returns. Where the
+// platform flushes no directory (Windows) the directory sync does nothing;
+// a log whose removal did not reach the disk is of a generation the file
+// folded, and is never replayed. On macOS syncs use F_FULLFSYNC.
 //
 // # Read-only
 //
@@ -111,15 +165,17 @@
 //
 // Without the write-ahead log (WithoutWAL), bbolt makes a transaction's
 // records visible to readers when it writes its meta page, just before the
-// final fsync; if that fsync fails, the batch is reported failed although its
-// records may stay in the file. The log avoids both: readers see a batch only
+// final fsync; a batch whose syncs fail twice (see Failed syncs) is reported
+// failed although readers may see it. With the log, readers see a batch only
 // after its sync succeeded.
 //
 // WithNoSync drops the fsync: a machine crash may lose or corrupt recent
 // commits. Use it for tests and throw-away stores.
 //
-// store.ErrCorrupt reports damaged record values (format byte, checksum). Damage to
-// bbolt's own pages is bbolt's to detect; such a file may fail to open.
+// store.ErrCorrupt reports damaged record values (format byte, checksum), a
+// damaged log, and damaged pages of the file. A damaged page that bbolt reads
+// without noticing (valid-looking, but not the page it was) is not detected
+// by reads; Verify's page check finds most such damage.
 //
 // # Record format
 //

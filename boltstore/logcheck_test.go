@@ -300,3 +300,27 @@ func TestInspectLog_ListsFrames(t *testing.T) {
 		t.Errorf("InspectLog Writes %d, Size %d; want 4 writes and the preallocated tail after offset %d", rep.Writes, rep.Size, end)
 	}
 }
+
+// Ensure that a log in the format of an earlier livefold, whose frames do
+// not name their file, is refused rather than guessed at, and left as it is.
+func TestStore_Open_LogOfAnEarlierFormatIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	s := openPath(t, path)
+	mustCommit(t, s, put("p", "k", 0, rec(1, "v")))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	old := append([]byte("LFW1"), make([]byte, 60)...)
+	if err := os.WriteFile(path+"-wal", old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := boltstore.Open(path); err == nil {
+		c.Close()
+		t.Fatal("Open with a log of the earlier format succeeded; want ErrWrongLog")
+	} else if !errors.Is(err, boltstore.ErrWrongLog) || !strings.Contains(err.Error(), "version of livefold") {
+		t.Fatalf("Open = %v; want ErrWrongLog naming the earlier format", err)
+	}
+	if b, err := os.ReadFile(path + "-wal"); err != nil || string(b[:4]) != "LFW1" || len(b) != len(old) {
+		t.Fatalf("the refused log changed: %q, %v", b[:4], err)
+	}
+}

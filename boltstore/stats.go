@@ -18,10 +18,11 @@ type Stats struct {
 	Conflicts      uint64 // requests rejected with a *store.ConflictError
 	Corrupt        uint64 // requests rejected because a record they replace is damaged
 	CallbackPanics uint64 // done callbacks that panicked
-	// FailedSyncs counts the writes and syncs of the write-ahead log that
-	// failed (appending a frame, erasing one a failed append left,
-	// preallocating); each is also logged. After one, nothing is
-	// acknowledged until the log is repaired on disk.
+	// FailedSyncs counts the failed writes and syncs of the write-ahead log
+	// (appending a frame, erasing one a failed append left, preallocating)
+	// and of the file (commits, and the sync of its meta pages after a
+	// failed one); each is also logged. See Failed syncs in the package
+	// documentation for what follows one.
 	FailedSyncs uint64
 
 	MeanBatchRequests float64 // requests per batch

@@ -77,6 +77,12 @@ type Store struct {
 // under WithReadOnly). If another process or Store holds the lock for longer
 // than the open timeout (WithOpenTimeout), Open returns an error wrapping
 // ErrLocked instead of waiting indefinitely.
+//
+// A new file is created so that a crash during Open leaves no file or one
+// that opens. A leftover write-ahead log is replayed first (see the package
+// documentation): a log of another file or history is refused with an error
+// wrapping ErrWrongLog, a damaged log or file with one wrapping
+// store.ErrCorrupt, and in both cases neither file is changed.
 func Open(path string, opts ...Option) (*Store, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -201,6 +207,20 @@ func (s *Store) openLog(use bool) error {
 	if err != nil {
 		return err
 	}
+	logPath := walPath(s.path)
+	data, err := fsys.readFile(logPath)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("boltstore: read log %s: %w", logPath, err)
+	}
+	// The log is judged before anything is written: a file without a fold
+	// point has the zero one, to which no log belongs but an empty one.
+	var sc logScan
+	if exists {
+		if sc, err = scanLog(logPath, data, fp, s.cfg.salvage, false); err != nil {
+			return err
+		}
+	}
 	if !found {
 		// A file from before fold points, or from bbolt alone: it gets an
 		// identity before any log is written for it.
@@ -209,35 +229,23 @@ func (s *Store) openLog(use bool) error {
 			return fmt.Errorf("boltstore: %s: record the file's identity: %w", s.path, err)
 		}
 	}
-	logPath := walPath(s.path)
-	data, err := fsys.readFile(logPath)
-	exists := err == nil
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("boltstore: read log %s: %w", logPath, err)
+	if sc.ignored != "" {
+		s.cfg.logger.Warn("boltstore: ignored a log older than the file", "path", logPath, "why", sc.ignored)
 	}
-	if exists {
-		sc, err := scanLog(logPath, data, fp, s.cfg.salvage, false)
-		if err != nil {
-			return err
+	for _, d := range sc.damaged {
+		s.cfg.logger.Error("boltstore: salvaged a damaged log; the commits in the damaged bytes are lost",
+			"path", logPath, "offset", d.Offset, "bytes", d.Size, "writes", len(d.Writes))
+	}
+	if len(sc.writes) > 0 {
+		o := newOverlay()
+		o.replay(sc.writes)
+		folded := foldPoint{fileID: fp.fileID, gen: sc.gen, end: sc.end, last: sc.last}
+		if err := s.file.write(o, &folded); err != nil {
+			return fmt.Errorf("boltstore: replay log %s: %w", logPath, err)
 		}
-		if sc.ignored != "" {
-			s.cfg.logger.Warn("boltstore: ignored a log older than the file", "path", logPath, "why", sc.ignored)
-		}
-		for _, d := range sc.damaged {
-			s.cfg.logger.Error("boltstore: salvaged a damaged log; the commits in the damaged bytes are lost",
-				"path", logPath, "offset", d.Offset, "bytes", d.Size, "writes", len(d.Writes))
-		}
-		if len(sc.writes) > 0 {
-			o := newOverlay()
-			o.replay(sc.writes)
-			folded := foldPoint{fileID: fp.fileID, gen: sc.gen, end: sc.end, last: sc.last}
-			if err := s.file.write(o, &folded); err != nil {
-				return fmt.Errorf("boltstore: replay log %s: %w", logPath, err)
-			}
-			fp = folded
-			s.logRecords = len(sc.writes)
-			s.cfg.logger.Info("boltstore: replayed the log of an unclean shutdown", "path", s.path, "writes", len(sc.writes))
-		}
+		fp = folded
+		s.logRecords = len(sc.writes)
+		s.cfg.logger.Info("boltstore: replayed the log of an unclean shutdown", "path", s.path, "writes", len(sc.writes))
 	}
 	if use {
 		prealloc := 0

@@ -39,7 +39,8 @@ type request struct {
 // *store.CorruptError when a record it replaces is damaged (unless Force); the other
 // requests of the batch still commit. When the commit's write or its fsync
 // fails, every request of the batch fails with the same error wrapping
-// store.ErrCommit, and nothing of the batch is on disk.
+// store.ErrCommit, and nothing of the batch is on disk (see Failed syncs in
+// the package documentation for the window a failed sync leaves).
 //
 // An empty request writes nothing; its done runs after every earlier
 // request's, which makes it a barrier. A nil done is allowed.
