@@ -48,6 +48,7 @@
 //	livefold_store_conflicts_total           counter  requests rejected with a conflict
 //	livefold_store_corrupt_requests_total    counter  requests rejected because a record they replace is damaged
 //	livefold_store_callback_panics_total     counter  done callbacks that panicked
+//	livefold_store_failed_syncs_total        counter  failed writes and syncs of the write-ahead log and the file
 //	livefold_store_queue_length              gauge    requests waiting for the committer now
 //	livefold_store_batch_requests            summary  requests per batch (count: batches)
 //	livefold_store_batch_requests_max        gauge    most requests in one batch

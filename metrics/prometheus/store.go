@@ -39,6 +39,8 @@ var storeMetrics = []storeMetric{
 		func(s boltstore.Stats) float64 { return float64(s.Corrupt) }},
 	{"callback_panics_total", "Done callbacks that panicked.", prometheus.CounterValue,
 		func(s boltstore.Stats) float64 { return float64(s.CallbackPanics) }},
+	{"failed_syncs_total", "Failed writes and syncs of the write-ahead log and the file.", prometheus.CounterValue,
+		func(s boltstore.Stats) float64 { return float64(s.FailedSyncs) }},
 	{"queue_length", "Requests waiting for the committer now.", prometheus.GaugeValue,
 		func(s boltstore.Stats) float64 { return float64(s.QueueLen) }},
 	{"batch_requests_max", "Most requests in one batch.", prometheus.GaugeValue,
