@@ -243,7 +243,7 @@ func newStamp() uint64 { return rand.Uint64() }
 // copyOf returns a deep copy of *s for subscribers.
 func (r *Runtime[E, S, D]) copyOf(s *S) (S, error) {
 	var b []byte
-	if !r.codec.valueCopy {
+	if !r.codec.valueCopy && r.codec.deep == nil {
 		// Encoding is only needed when clone cannot copy without it.
 		var err error
 		if b, err = r.codec.encode(s); err != nil {

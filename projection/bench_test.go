@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+
+	"github.com/livefold/livefold/projection"
 )
 
 // The benchmarks run on a NoSync store (newEnv) so that they measure the
@@ -133,4 +135,69 @@ func BenchmarkRebuild_10000Events(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/event")
+}
+
+// sliceState holds a slice, as most real states do: copies cannot be plain
+// value copies.
+type sliceState struct {
+	Total int64
+	Last  []int64
+}
+
+type slices8 struct{}
+
+func (slices8) Name() string              { return "bench.slices" }
+func (slices8) Key(e counterEvent) string { return e.Key }
+func (slices8) Apply(s *sliceState, e counterEvent) int64 {
+	s.Total += e.Delta
+	if len(s.Last) >= 8 {
+		s.Last = s.Last[1:]
+	}
+	s.Last = append(s.Last, e.Delta)
+	return s.Total
+}
+
+// BenchmarkApply_SliceState applies to 1,000 keys whose state holds a
+// slice, with nobody subscribed: the fold's copy and one encode per apply.
+func BenchmarkApply_SliceState(b *testing.B) {
+	e := newEnv(b)
+	rt, err := projection.New(e.store, e.bus, slices8{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	var next atomic.Uint64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			k := "k" + strconv.Itoa(int(next.Add(1)%1000))
+			if _, err := rt.Apply(ctx, counterEvent{Key: k, Delta: 1}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkRead_SliceState reads a cached state that holds a slice: each
+// Read returns a copy the caller owns.
+func BenchmarkRead_SliceState(b *testing.B) {
+	e := newEnv(b)
+	rt, err := projection.New(e.store, e.bus, slices8{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 8 {
+		if _, err := rt.Apply(ctx, counterEvent{Key: "k", Delta: int64(i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		snap, _, err := rt.Read(ctx, "k")
+		if err != nil || len(snap.State.Last) != 8 {
+			b.Fatalf("Read = %+v, %v", snap, err)
+		}
+	}
 }

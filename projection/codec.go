@@ -13,12 +13,16 @@ import (
 
 // codec encodes states with msgpack and hands out deep copies of states the
 // runtime keeps. Copies are the cheapest that is still safe: a plain value
-// copy when S holds no references, Clone when S implements Cloner, and
-// otherwise a decode of the state's encoded bytes, which the runtime keeps
-// beside every state for this purpose.
+// copy when S holds no references, Clone when S implements Cloner, a
+// reflection-driven deep copy that gives what a msgpack round trip would
+// (see deepCopier), and for the types that copy cannot reproduce, a decode
+// of the state's encoded bytes, which the runtime keeps beside every state.
 type codec[S any] struct {
 	valueCopy bool // S holds no pointers, maps, slices, interfaces, channels or funcs
-	encoders  sync.Pool
+	// deep copies S as a msgpack round trip would, without encoding; nil
+	// when S is not a type it can copy so (see deepCopier).
+	deep     copier
+	encoders sync.Pool
 }
 
 type encoder struct {
@@ -28,6 +32,9 @@ type encoder struct {
 
 func newCodec[S any]() *codec[S] {
 	c := &codec[S]{valueCopy: isPlainValue(reflect.TypeFor[S]())}
+	if !c.valueCopy {
+		c.deep, _ = deepCopier(reflect.TypeFor[S]())
+	}
 	c.encoders.New = func() any {
 		e := &encoder{}
 		e.enc = msgpack.NewEncoder(&e.buf)
@@ -78,6 +85,10 @@ func (c *codec[S]) clone(s S, b []byte) (out S, err error) {
 			}
 		}()
 		return cl.Clone(), nil
+	}
+	if c.deep != nil {
+		c.deep(reflect.ValueOf(&out).Elem(), reflect.ValueOf(&s).Elem())
+		return out, nil
 	}
 	if b == nil {
 		var zero S

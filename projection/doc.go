@@ -49,8 +49,10 @@
 //
 // States are deep-copied cheaply when the state type holds no pointers, maps,
 // slices or interfaces (a plain copy suffices), through a Clone method when
-// the state type has one (see [Cloner]), and otherwise through a msgpack
-// round trip.
+// the state type has one (see [Cloner]), otherwise by a deep copy that gives
+// what a msgpack round trip would (exported fields, skipping those tagged
+// "-"), and through a msgpack round trip itself for types that copy cannot
+// reproduce (unexported or interface fields, msgpack encoders of their own).
 //
 // # Live updates
 //

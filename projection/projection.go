@@ -26,8 +26,8 @@ type BroadcastNamer interface {
 }
 
 // Cloner is an optional interface for a state type S: when S implements it,
-// the runtime uses Clone to hand out copies of states it keeps, instead of a
-// msgpack round trip. Clone must return a deep copy sharing no mutable
+// the runtime uses Clone to hand out copies of states it keeps, instead of its
+// own deep copy. Clone must return a deep copy sharing no mutable
 // memory with the receiver.
 type Cloner[S any] interface {
 	Clone() S

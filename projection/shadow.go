@@ -23,8 +23,8 @@ type shadow[E, S, D any] struct {
 	lru shadowEntry[S] // sentinel of a circular list, most recent first
 
 	// pending holds the writes of states that left memory, not yet
-	// submitted; pendingAt indexes them by key, so that a key coming back
-	// before they are committed reads them, not the store.
+	// submitted; pendingAt indexes their entries by key, so that a key
+	// coming back before they are committed reads them, not the store.
 	pending   []store.Write
 	pendingAt map[string]*shadowEntry[S]
 	// inflight is the one request submitted and not yet known committed,
@@ -119,6 +119,9 @@ func (sh *shadow[E, S, D]) get(ctx context.Context, key string) (*shadowEntry[S]
 		}
 		return e, nil
 	}
+	// A key read back from the writes not yet committed stays indexed
+	// there: if it leaves memory again unchanged, nothing is queued for it,
+	// and the store does not hold its state until they are committed.
 	e := sh.pendingAt[key]
 	if e == nil {
 		e = sh.inflightAt[key]
@@ -132,9 +135,6 @@ func (sh *shadow[E, S, D]) get(ctx context.Context, key string) (*shadowEntry[S]
 		if !rec.present {
 			sh.keys++
 		}
-	} else {
-		delete(sh.pendingAt, key)
-		delete(sh.inflightAt, key)
 	}
 	sh.m[key] = e
 	sh.pushFront(e)
