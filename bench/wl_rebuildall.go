@@ -223,7 +223,7 @@ func (h *harness) perKeyOnly(ctx context.Context, k systemKind, hs history) {
 	}
 	_ = sys.note(time.Second)
 	res, err := timed(func() error { return rebuildPerKey(ctx, sys, hs) }, sys.note)
-	h.recordAll(hs, k.name, fmt.Sprintf("rebuild per key on %d goroutines over a row per key, each in one transaction: DELETE, INSERT of the fold, COMMIT", rebuildWorkers), res)
+	h.recordAll(hs, k.name, fmt.Sprintf("its rebuild of one key, on %d goroutines, each key's events in one rebuild, over a row per key", rebuildWorkers), res)
 	if err != nil {
 		h.fail(workload, k.name, err)
 		return
@@ -266,7 +266,7 @@ func rebuildPerKey(ctx context.Context, sys system, hs history) error {
 		wg.Go(func() {
 			for {
 				k := int(next.Add(1) - 1)
-				if k >= hs.keys || ctx.Err() != nil {
+				if k >= hs.keys {
 					return
 				}
 				if err := sys.rebuild(ctx, keyName(k), hs.ofKey(k)); err != nil {
