@@ -11,7 +11,7 @@ import (
 // allGroups returns the workload groups in the order they run; -only
 // selects some.
 func allGroups() []string {
-	return []string{"apply", "hotkey", "manykeys", "bigstate", "batch", "read", "rebuild", "memory", "fanout", "idle"}
+	return []string{"apply", "hotkey", "manykeys", "bigstate", "batch", "read", "rebuild", "memory", "fanout", "idle", "postgres"}
 }
 
 // config is what the flags ask for.

@@ -25,6 +25,8 @@ func targets(cfg config) []target {
 			text: ">= 20x sqlite-full and >= 100,000 ev/s", met: faster(20, 100_000)},
 		{workload: "apply p=64 keys=1 (hot key)", system: "livefold",
 			text: ">= 50,000 ev/s", met: atLeast(50_000)},
+		{workload: fmt.Sprintf("pg apply p=64 keys=%d", keys), system: "pgstore",
+			text: ">= 10x pg-naive", met: faster(10, 0)},
 		{workload: fmt.Sprintf("apply p=1 keys=%d", keys), system: "livefold",
 			text: ">= 1x sqlite-full", met: faster(1, 0)},
 		{workload: fmt.Sprintf("applybatch(%d) p=1 keys=%d", batchSize, keys), system: "livefold",
