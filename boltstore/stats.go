@@ -24,8 +24,10 @@ type Stats struct {
 	MeanBatchWrites   float64 // writes per batch
 	MaxBatchWrites    uint64
 
-	MeanCommitLatency time.Duration // start of a commit's write to its durable end, over successful commits
-	MaxCommitLatency  time.Duration
+	// Durations are nanoseconds in JSON (Var), under names that say so, as
+	// runtime.MemStats's PauseTotalNs does.
+	MeanCommitLatency time.Duration `json:"MeanCommitLatencyNs"` // start of a commit's write to its durable end, over successful commits
+	MaxCommitLatency  time.Duration `json:"MaxCommitLatencyNs"`
 
 	QueueLen int // requests waiting for the committer now
 
@@ -34,8 +36,8 @@ type Stats struct {
 	LogBytes          int64  // bytes in the write-ahead log now
 	// MeanCheckpoint and MaxCheckpoint time the successful checkpoints: while
 	// one runs, commits wait.
-	MeanCheckpoint time.Duration
-	MaxCheckpoint  time.Duration
+	MeanCheckpoint time.Duration `json:"MeanCheckpointNs"`
+	MaxCheckpoint  time.Duration `json:"MaxCheckpointNs"`
 }
 
 // counters are written only by the committer and read by Stats from any
@@ -113,8 +115,9 @@ func (s *Store) Stats() Stats {
 	return st
 }
 
-// Var returns an expvar.Var that reports Stats as JSON, so that publishing
-// them is one line: expvar.Publish("livefold.store", store.Var()).
+// Var returns an expvar.Var that reports Stats as JSON, durations in
+// nanoseconds under names ending in Ns, so that publishing them is one line:
+// expvar.Publish("livefold.store", store.Var()).
 func (s *Store) Var() expvar.Var {
 	return expvar.Func(func() any { return s.Stats() })
 }

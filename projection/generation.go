@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/livefold/livefold/store"
 	"github.com/vmihailenco/msgpack/v5"
@@ -42,7 +43,23 @@ type genMeta struct {
 	Current  uint64 `msgpack:"current"`  // the generation reads and writes use
 	Revision string `msgpack:"revision"` // the projection code's revision that built Current
 	Building uint64 `msgpack:"building"` // a generation RebuildAll was building, 0 if none
-	Old      uint64 `msgpack:"old"`      // a previous generation not yet removed, 0 if none
+	// Old is a previous generation not yet removed, if HasOld: after the
+	// first RebuildAll it is 0, the projection's first generation, so 0
+	// alone cannot mean none.
+	Old    uint64 `msgpack:"old"`
+	HasOld bool   `msgpack:"has_old"`
+}
+
+// leftovers returns the generations m names as left to remove.
+func (m genMeta) leftovers() []uint64 {
+	var gens []uint64
+	if m.Building != 0 {
+		gens = append(gens, m.Building)
+	}
+	if m.HasOld {
+		gens = append(gens, m.Old)
+	}
+	return gens
 }
 
 // metaRecord is genMeta as stored, with the record version a write of it
@@ -97,3 +114,60 @@ func (r *Runtime[E, S, D]) commit(ctx context.Context, writes []store.Write) err
 
 // current returns the generation in use.
 func (r *Runtime[E, S, D]) current() *generation[S, D] { return r.gen.Load() }
+
+// GenerationsBucket is the bucket in which a store records, per projection
+// (the key is the projection's name), which generation of its snapshots is
+// current. Tools that read a store (cmd/livefold) list it apart.
+const GenerationsBucket = metaBucket
+
+// Generations is what a store records of a projection's generations (see
+// RebuildAll).
+type Generations struct {
+	// Current is the generation reads and writes use, and Bucket the bucket
+	// that holds its snapshots: the projection's name for generation 0.
+	Current uint64
+	Bucket  string
+	// Revision is the revision of the code that built Current (see
+	// Revisioned); empty before the first RebuildAll.
+	Revision string
+	// Building is a generation a RebuildAll is building or was building
+	// when its process stopped (0: none), and Leftover the buckets of
+	// generations that are no longer current and not yet removed.
+	Building uint64
+	Leftover []string
+}
+
+// ReadGenerations returns what st records of the generations of the
+// projection name; a projection never rebuilt has generation 0 and no
+// record. Errors: the store's, and ErrCorrupt for a record it cannot read.
+func ReadGenerations(ctx context.Context, st store.Store, name string) (Generations, error) {
+	g := Generations{Bucket: name}
+	rec, ok, err := st.Get(ctx, metaBucket, name)
+	if err != nil || !ok {
+		return g, err
+	}
+	var m genMeta
+	if err := msgpack.Unmarshal(rec.State, &m); err != nil {
+		return g, fmt.Errorf("%w: projection %q: generation record: %w", ErrCorrupt, name, err)
+	}
+	g.Current, g.Bucket, g.Revision, g.Building = m.Current, genBucket(name, m.Current), m.Revision, m.Building
+	for _, n := range m.leftovers() {
+		g.Leftover = append(g.Leftover, genBucket(name, n))
+	}
+	return g, nil
+}
+
+// GenerationOf returns the projection whose generation bucket names, and
+// which generation it holds; ok is false when bucket is not a later
+// generation's bucket (it may be a projection's first generation).
+func GenerationOf(bucket string) (name string, n uint64, ok bool) {
+	i := strings.LastIndex(bucket, " #")
+	if i <= 0 {
+		return "", 0, false
+	}
+	n, err := strconv.ParseUint(bucket[i+2:], 10, 64)
+	if err != nil || n == 0 || genBucket(bucket[:i], n) != bucket {
+		return "", 0, false
+	}
+	return bucket[:i], n, true
+}

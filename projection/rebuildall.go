@@ -73,11 +73,9 @@ func (r *Runtime[E, S, D]) rebuildAll(ctx context.Context, events iter.Seq[E], c
 	meta := r.meta
 	// A rebuild that crashed may have left its partial generation, and the
 	// last one's previous generation may not be removed yet.
-	for _, n := range []uint64{meta.Building, meta.Old} {
-		if n != 0 {
-			if err := r.dropBucket(ctx, genBucket(r.name, n)); err != nil {
-				return err
-			}
+	for _, n := range meta.leftovers() {
+		if err := r.dropBucket(ctx, genBucket(r.name, n)); err != nil {
+			return err
 		}
 	}
 	next := max(meta.Current, meta.Building, meta.Old) + 1
@@ -144,7 +142,7 @@ func (r *Runtime[E, S, D]) rebuildAll(ctx context.Context, events iter.Seq[E], c
 		return err
 	}
 	old := r.meta.Current
-	m, err := r.writeMeta(ctx, r.meta, genMeta{Current: next, Revision: r.revision, Old: old})
+	m, err := r.writeMeta(ctx, r.meta, genMeta{Current: next, Revision: r.revision, Old: old, HasOld: true})
 	if err != nil {
 		return err
 	}
@@ -313,7 +311,7 @@ func (r *Runtime[E, S, D]) afterSwitch(ctx context.Context, old uint64) {
 	}
 	r.metaMu.Lock()
 	defer r.metaMu.Unlock()
-	if r.meta.Old == old {
+	if r.meta.HasOld && r.meta.Old == old {
 		if m, err := r.writeMeta(ctx, r.meta, genMeta{Current: r.meta.Current, Revision: r.meta.Revision, Building: r.meta.Building}); err == nil {
 			r.meta = m
 		}
@@ -322,17 +320,14 @@ func (r *Runtime[E, S, D]) afterSwitch(ctx context.Context, old uint64) {
 
 // removeLeftovers removes the generations a RebuildAll left behind when the
 // process stopped: a partial new one, or a previous one not yet removed.
-func (r *Runtime[E, S, D]) removeLeftovers(ctx context.Context, building, old uint64) {
+func (r *Runtime[E, S, D]) removeLeftovers(ctx context.Context, left genMeta) {
 	r.metaMu.Lock()
 	defer r.metaMu.Unlock()
 	m := r.meta
-	if m.Building != building || m.Old != old {
+	if m.Building != left.Building || m.Old != left.Old || m.HasOld != left.HasOld {
 		return // a RebuildAll came first and took care of them
 	}
-	for _, n := range []uint64{m.Building, m.Old} {
-		if n == 0 {
-			continue
-		}
+	for _, n := range m.leftovers() {
 		if err := r.dropBucket(ctx, genBucket(r.name, n)); err != nil {
 			r.cfg.logger.Warn("projection: cannot remove a generation left by an earlier RebuildAll", "projection", r.name, "generation", n, "err", err)
 			return

@@ -369,3 +369,69 @@ func (s *counterServer) stop() {
 }
 
 func (s *counterServer) restart() { s.stop(); s.start() }
+
+// Ensure that the projection's first generation, left behind when its
+// removal after the first RebuildAll does not complete (as when the process
+// stops), is removed by the next New: its record names it although its
+// number is 0.
+func TestRuntime_RebuildAll_FirstGenerationLeftIsRemovedByNew(t *testing.T) {
+	e := newEnv(t)
+	fs := newFaultStore(e.store, nil)
+	ctx := ctxT(t)
+	rt, err := projection.New(fs, nil, counter{})
+	require.NoError(t, err)
+	for _, k := range []string{"a", "b"} {
+		_, err := rt.Apply(ctx, counterEvent{Key: k, Delta: 1})
+		require.NoError(t, err)
+	}
+	// The switch is reported before the removal starts: its first request
+	// fails.
+	removal := make(chan struct{}, 1)
+	failRemoval := projection.WithProgress(func(p projection.RebuildProgress) {
+		if p.Switched {
+			fs.failNext(1)
+			fs.NotifySubmit(removal)
+		}
+	}, time.Hour)
+	require.NoError(t, rt.RebuildAll(ctx, slices.Values([]counterEvent{{Key: "a", Delta: 5}}), failRemoval))
+	<-removal
+	fs.NotifySubmit(nil)
+	rt.Close()
+	left := 0
+	for _, err := range e.store.Keys(ctx, counter{}.Name()) {
+		require.NoError(t, err)
+		left++
+	}
+	require.Equal(t, 2, left, "the removal of the first generation was to fail")
+
+	rt, err = projection.New(fs, nil, counter{})
+	require.NoError(t, err)
+	defer rt.Close()
+	projectiontestWait(t, func() bool {
+		for _, err := range e.store.Keys(ctx, counter{}.Name()) {
+			require.NoError(t, err)
+			return false
+		}
+		return true
+	})
+	requireTotals(t, rt, map[string]int64{"a": 5}, "b")
+}
+
+// Ensure that a key whose state RebuildAll wrote out, read back and
+// wrote out again unchanged (a Positioned duplicate folds nothing) before
+// the first write was committed keeps its state: the source here holds
+// each event of a key twice, with a memory of one state and no commit
+// until the end.
+func TestRuntime_RebuildAll_DuplicateAfterWriteOutKeepsState(t *testing.T) {
+	rt := newPositioned(t, newEnv(t).store)
+	defer rt.Close()
+	ctx := ctxT(t)
+	src := []posEvent{{"a", 1, 1}, {"b", 1, 1}, {"a", 1, 1}, {"b", 2, 1}, {"a", 2, 1}, {"b", 2, 1}, {"a", 3, 1}}
+	require.NoError(t, rt.RebuildAll(ctx, slices.Values(src), projection.WithRebuildMemory(1), projection.WithRebuildBatch(100)))
+	for k, seen := range map[string][]uint64{"a": {1, 2, 3}, "b": {1, 2}} {
+		snap, err := rt.ReadRequired(ctx, k)
+		require.NoError(t, err)
+		require.Equal(t, seen, snap.State.Seen, "key %s", k)
+		require.Equal(t, uint64(len(seen)), snap.Version, "key %s", k)
+	}
+}

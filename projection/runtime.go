@@ -25,8 +25,11 @@ const MaxKeyLen = store.MaxKeyLen
 
 // Runtime folds events of one Projection into snapshots kept in a Store and
 // publishes the changes on a bus. Create it with New; all its methods are safe
-// for concurrent use. A Runtime owns no goroutine of its own: subscriptions
-// own theirs and the store owns its committer.
+// for concurrent use. A Runtime's goroutines are its publisher, which runs
+// while updates wait to be delivered, and its background work (following
+// other writers' commits when the store has a feed of them, removing a
+// previous generation after RebuildAll); Close ends them. Subscriptions own
+// theirs and the store owns its committer. Close a Runtime when done with it.
 type Runtime[E, S, D any] struct {
 	p             Projection[E, S, D]
 	name          string
@@ -69,10 +72,15 @@ type Runtime[E, S, D any] struct {
 	watched atomic.Bool
 }
 
-// New returns a Runtime for p that persists into store and, if bus is not
+// New returns a Runtime for p that persists into st and, if bus is not
 // nil, publishes updates on it. The projection's Name is checked here:
-// ErrInvalidName if it is empty or not a valid channel name. Several runtimes
-// may share one store and one bus as long as their names differ.
+// ErrInvalidName if it is empty, longer than MaxNameLen or not a valid
+// channel name; a nil st or p (also a nil pointer in the interface, such as
+// the store a failed Open returns) is ErrNilArgument. New reads which
+// generation of the projection's snapshots is current (see RebuildAll) from
+// st, and returns the store's error if it cannot. Several runtimes of
+// different projections may share one store and one bus; runtimes of one
+// projection on one store are several writers (see the package doc).
 func New[E, S, D any](st store.Store, bus *pubsub.Bus, p Projection[E, S, D], opts ...Option) (*Runtime[E, S, D], error) {
 	if isNil(st) || isNil(p) {
 		return nil, fmt.Errorf("%w: store and projection are required", ErrNilArgument)
@@ -116,9 +124,6 @@ func New[E, S, D any](st store.Store, bus *pubsub.Bus, p Projection[E, S, D], op
 		return nil, err
 	}
 	r.meta = meta
-	if meta.Building != 0 || meta.Old != 0 {
-		r.bg.run(func(ctx context.Context) { r.removeLeftovers(ctx, meta.Building, meta.Old) })
-	}
 	r.gen.Store(&generation[S, D]{n: meta.Current, bucket: genBucket(name, meta.Current), cache: newCache[S, D](cfg.cacheSize)})
 	if rv, ok := p.(Revisioned); ok {
 		r.revision = rv.Revision()
@@ -135,6 +140,11 @@ func New[E, S, D any](st store.Store, bus *pubsub.Bus, p Projection[E, S, D], op
 	if err := r.startRevisionRebuild(); err != nil {
 		r.bg.close()
 		return nil, err
+	}
+	// Last: the removal writes r.meta, which New reads until here without
+	// metaMu.
+	if len(meta.leftovers()) > 0 {
+		r.bg.run(func(ctx context.Context) { r.removeLeftovers(ctx, meta.genMeta) })
 	}
 	return r, nil
 }

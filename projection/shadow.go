@@ -23,8 +23,8 @@ type shadow[E, S, D any] struct {
 	lru shadowEntry[S] // sentinel of a circular list, most recent first
 
 	// pending holds the writes of states that left memory, not yet
-	// committed; pendingAt indexes them by key, so that a key coming back
-	// before they are committed reads them, not the store.
+	// committed; pendingAt indexes their entries by key, so that a key
+	// coming back before they are committed reads them, not the store.
 	pending   []store.Write
 	pendingAt map[string]*shadowEntry[S]
 
@@ -110,6 +110,9 @@ func (sh *shadow[E, S, D]) get(ctx context.Context, key string) (*shadowEntry[S]
 		}
 		return e, nil
 	}
+	// A key read back from the writes not yet committed stays indexed
+	// there: if it leaves memory again unchanged, nothing is queued for it,
+	// and the store does not hold its state until they are committed.
 	e := sh.pendingAt[key]
 	if e == nil {
 		rec, err := sh.r.load(ctx, sh.bucket, key)
@@ -120,8 +123,6 @@ func (sh *shadow[E, S, D]) get(ctx context.Context, key string) (*shadowEntry[S]
 		if !rec.present {
 			sh.keys++
 		}
-	} else {
-		delete(sh.pendingAt, key)
 	}
 	sh.m[key] = e
 	sh.pushFront(e)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 type sseEvent struct {
 	id    string
+	name  string // the "event:" field, empty when the event is unnamed
 	frame projection.SSEFrame
 }
 
@@ -49,6 +51,8 @@ func (c *sseClient) next() sseEvent {
 			return ev
 		case strings.HasPrefix(line, "id: "):
 			ev.id = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "event: "):
+			ev.name = strings.TrimPrefix(line, "event: ")
 		case strings.HasPrefix(line, "data: "):
 			require.NoError(c.t, json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &ev.frame))
 		}
@@ -194,4 +198,90 @@ func TestRuntime_SSEHandler_BadRequests(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+}
+
+// Ensure that the default stream names no event, so that a browser's
+// onmessage receives every frame, and that WithSSENamedEvents names each one
+// after its frame's kind, so that addEventListener(kind) receives it.
+func TestRuntime_SSEHandler_NamedEvents(t *testing.T) {
+	e := newEnv(t)
+	rt, err := projection.New(e.store, e.bus, namedCounter{})
+	require.NoError(t, err)
+	ctx := ctxT(t)
+	_, err = rt.Apply(ctx, counterEvent{Key: "k", Delta: 2})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("GET /plain", rt.SSEHandler())
+	mux.Handle("GET /named", rt.SSEHandler(projection.WithSSENamedEvents()))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close) // after the client bodies, which close first
+
+	plain := dialSSE(t, ctx, srv.URL+"/plain?key=k", nil)
+	named := dialSSE(t, ctx, srv.URL+"/named?key=k", nil)
+	for _, want := range []string{"resync", "counter.changed"} {
+		if want != "resync" {
+			_, err := rt.Apply(ctx, counterEvent{Key: "k", Delta: 1})
+			require.NoError(t, err)
+		}
+		p, n := plain.next(), named.next()
+		require.Equal(t, want, p.frame.Event)
+		require.Empty(t, p.name, "a default frame must stay a message event")
+		require.Equal(t, want, n.frame.Event)
+		require.Equal(t, want, n.name, "the event field names the frame's kind")
+		require.Equal(t, p.id, n.id)
+	}
+}
+
+// badlyNamedCounter's broadcast name would end an SSE "event:" line early.
+type badlyNamedCounter struct{ counter }
+
+func (badlyNamedCounter) BroadcastEventName() string { return "counter\nchanged" }
+
+// Ensure that a broadcast name holding a line break, which cannot name an
+// SSE event, is refused with 500 when events are named, and streams unnamed
+// by default.
+func TestRuntime_SSEHandler_NamedEventsRefuseLineBreak(t *testing.T) {
+	e := newEnv(t)
+	rt, err := projection.New(e.store, e.bus, badlyNamedCounter{})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("GET /plain", rt.SSEHandler())
+	mux.Handle("GET /named", rt.SSEHandler(projection.WithSSENamedEvents()))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close) // after the client bodies, which close first
+
+	resp, err := http.Get(srv.URL + "/named?key=k")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	c := dialSSE(t, ctxT(t), srv.URL+"/plain?key=k", nil)
+	require.Equal(t, "deleted", c.next().frame.Event)
+}
+
+// Ensure that a stream opens with the reconnection delay in milliseconds:
+// DefaultSSERetry unless WithSSERetry sets another, and none at all with
+// WithSSERetry(0).
+func TestRuntime_SSEHandler_Retry(t *testing.T) {
+	rt := newCounter(t, newEnv(t))
+	mux := http.NewServeMux()
+	mux.Handle("GET /default", rt.SSEHandler())
+	mux.Handle("GET /fast", rt.SSEHandler(projection.WithSSERetry(250*time.Millisecond)))
+	mux.Handle("GET /tiny", rt.SSEHandler(projection.WithSSERetry(time.Microsecond)))
+	mux.Handle("GET /none", rt.SSEHandler(projection.WithSSERetry(0)))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close) // after the client bodies, which close first
+	ctx := ctxT(t)
+	for path, want := range map[string]string{
+		"/default": fmt.Sprintf("retry: %d", projection.DefaultSSERetry.Milliseconds()),
+		"/fast":    "retry: 250",
+		"/tiny":    "retry: 1",
+		"/none":    "id: ", // the first event's
+	} {
+		c := dialSSE(t, ctx, srv.URL+path+"?key=k", nil)
+		require.True(t, c.sc.Scan(), "%s: %v", path, c.sc.Err())
+		require.True(t, strings.HasPrefix(c.sc.Text(), want), "%s: first line %q; want %q", path, c.sc.Text(), want)
+		if path != "/none" {
+			require.Equal(t, "deleted", c.next().frame.Event, path)
+		}
+	}
 }

@@ -75,6 +75,12 @@
 // key, a damaged record, an existing DEST), and for verify and compact when a
 // leftover log holds records the file lacks; 2 for invalid arguments.
 //
+// A bbolt file that livefold did not write is told apart from a damaged one:
+// a projection holding records none of which is a livefold record is said to
+// be no livefold projection, in one line, by projections, keys, get and
+// verify alike, with the same record count; a file all of whose projections
+// are such is no livefold file, and those commands exit with status 1.
+//
 // # Caveats
 //
 // bbolt's Compact cannot be cancelled, so once compact started copying it

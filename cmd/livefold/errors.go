@@ -29,6 +29,12 @@ var (
 	// errLogPending: a write-ahead log beside FILE holds commits that FILE
 	// lacks; verify and compact report it after what they checked.
 	errLogPending = errors.New("livefold: the file lacks commits of its write-ahead log")
+	// errForeignFile: FILE is a bbolt file, but none of its projections
+	// holds a livefold record: another program wrote it.
+	errForeignFile = errors.New("livefold: not a livefold file")
+	// errForeignProjection: the projection holds records, none of them a
+	// livefold record: a bucket of another program.
+	errForeignProjection = errors.New("livefold: not a livefold projection")
 	// errDestExists: compact refuses to overwrite DEST.
 	errDestExists = errors.New("livefold: destination exists")
 )

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
+
+	"github.com/livefold/livefold/store"
 )
 
 func getCommand() command {
@@ -23,7 +26,9 @@ them, binary keys in base64), []byte values become base64 strings, timestamps
 RFC 3339 strings, NaN and infinities the strings "NaN", "+Inf", "-Inf".
 
 The record is verified (format, checksum, version) first: a damaged record is
-reported, never decoded. If the state is not decodable msgpack, the object has
+reported, never decoded, and a record of a projection none of whose records is
+a livefold record (a bucket of a bbolt file that livefold did not write) is
+reported as that. If the state is not decodable msgpack, the object has
 "state": null, "state_msgpack" (the raw bytes in base64) and "state_error", and
 the command exits with status 1. Give KEY after "--" if it starts with "-".
 
@@ -59,13 +64,23 @@ func runGet(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	bucket, err := currentBucket(ctx, st, projection)
+	if err != nil {
+		return readError(file, err)
+	}
 
-	rec, found, err := st.Get(ctx, projection, key)
+	rec, found, err := st.Get(ctx, bucket, key)
+	if errors.Is(err, store.ErrCorrupt) {
+		// A damaged record, or one of a bucket another program wrote.
+		if f, foreign, perr := probeForeign(ctx, st, bucket); perr == nil && foreign {
+			return foreignProjectionError(file, f)
+		}
+	}
 	if err != nil {
 		return readError(file, err)
 	}
 	if !found {
-		if err := checkProjection(ctx, st, file, projection); err != nil {
+		if err := checkProjection(ctx, st, file, bucket); err != nil {
 			return err
 		}
 		return fmt.Errorf("%w: %s in projection %s of %s", errNoKey, displayKey(key), displayKey(projection), file)

@@ -19,7 +19,10 @@ func keysCommand() command {
 		help: `
 Lists the keys of PROJECTION in key (byte) order with each record's version and
 updated_at (RFC 3339, UTC). A damaged record is listed as damaged with the
-reason, and then the command exits with status 1 after listing the rest.
+reason, and then the command exits with status 1 after listing the rest. A
+projection none of whose records is a livefold record (a bucket of a bbolt
+file that livefold did not write) is not listed: the command says so in one
+line and exits with status 1.
 
   -prefix p    list only keys starting with p
   -limit n     list at most n keys (0, the default, lists all)
@@ -58,13 +61,22 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	bucket, err := currentBucket(ctx, st, projection)
+	if err != nil {
+		return readError(file, err)
+	}
 
+	if f, foreign, err := probeForeign(ctx, st, bucket); err != nil {
+		return readError(file, err)
+	} else if foreign {
+		return foreignProjectionError(file, f)
+	}
 	out := bufio.NewWriter(e.stdout)
 	w := newKeysWriter(out, *asJSON)
-	damaged, listed, err := listKeys(ctx, st, projection, *prefix, *limit, w)
+	damaged, listed, err := listKeys(ctx, st, bucket, *prefix, *limit, w)
 	if err == nil && listed == 0 {
 		// Nothing listed: the projection may not exist at all.
-		err = checkProjection(ctx, st, file, projection)
+		err = checkProjection(ctx, st, file, bucket)
 	}
 	if err == nil {
 		w.end()

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/livefold/livefold/boltstore"
+	"github.com/livefold/livefold/projection"
 	"github.com/livefold/livefold/store"
 	bolt "go.etcd.io/bbolt"
 )
@@ -49,14 +50,6 @@ type damagedJSON struct {
 	Projection string `json:"projection"`
 	Key        string `json:"key"`
 	Reason     string `json:"reason"`
-}
-
-// foreignJSON is a projection none of whose records is a livefold record:
-// a bucket of a bbolt file that livefold did not write, most likely.
-type foreignJSON struct {
-	Projection string `json:"projection"`
-	Records    int64  `json:"records"`
-	Example    string `json:"example"` // the first record's key and reason
 }
 
 // verifyReport is what verify found.
@@ -146,8 +139,7 @@ func writeVerifyText(e *env, rep verifyReport) {
 		fmt.Fprintf(e.stdout, "page error: %s\n", pe)
 	}
 	for _, f := range rep.NotLivefold {
-		fmt.Fprintf(e.stdout, "not a livefold projection: %s: none of its %d record(s) is a livefold record (%s)\n",
-			displayKey(f.Projection), f.Records, f.Example)
+		fmt.Fprintln(e.stdout, f)
 	}
 	for _, d := range rep.Damaged {
 		fmt.Fprintf(e.stdout, "damaged: projection %s key %s: %s\n", displayKey(d.Projection), displayKey(d.Key), d.Reason)
@@ -183,7 +175,7 @@ func verifyError(rep verifyReport) error {
 		return fmt.Errorf("%w: %s: %d page error(s), %d damaged record(s) found",
 			errDamaged, file, len(rep.PageErrors), len(rep.Damaged))
 	case rep.foreignFile:
-		return fmt.Errorf("%w: %s: none of its projections holds a livefold record", errNotLivefold, file)
+		return foreignFileError(file, len(rep.NotLivefold))
 	case len(rep.Damaged) > 0 && len(rep.NotLivefold) > 0:
 		return fmt.Errorf("%w: %d of %d record(s) in %s, and %d projection(s) not written by livefold",
 			errDamagedRecords, len(rep.Damaged), rep.Records, file, len(rep.NotLivefold))
@@ -220,13 +212,6 @@ func scanRecordsSafely(ctx context.Context, st *boltstore.Store, checked *atomic
 	return scanRecords(ctx, st, checked, scan, started)
 }
 
-// minForeignRecords is how many records a projection must have, none of
-// them a livefold record, to be reported as not a livefold projection
-// rather than record by record: one damaged record says nothing about its
-// projection, while a bucket of another program's values fails on every
-// record.
-const minForeignRecords = 2
-
 // recordScan is what scanRecords found so far.
 type recordScan struct {
 	bad         []store.CorruptError
@@ -250,8 +235,18 @@ func scanRecords(ctx context.Context, st *boltstore.Store, checked *atomic.Int64
 		total += int64(b.Keys)
 	}
 	started(total)
+	seen := map[string]bool{}
 	for _, b := range infos {
-		scan.projections++
+		// A projection counts once, whichever generations its buckets
+		// hold; the generation records are verified, not counted.
+		name := b.Name
+		if n, _, later := projection.GenerationOf(b.Name); later {
+			name = n
+		}
+		if !seen[name] && name != projection.GenerationsBucket {
+			seen[name] = true
+			scan.projections++
+		}
 		first := len(scan.bad) // this projection's damaged records start here
 		var records, good int64
 		for kr, err := range st.Scan(ctx, b.Name) {
@@ -272,10 +267,7 @@ func scanRecords(ctx context.Context, st *boltstore.Store, checked *atomic.Int64
 		}
 		if good == 0 && records >= minForeignRecords {
 			ex := scan.bad[first]
-			scan.foreign = append(scan.foreign, foreignJSON{
-				Projection: b.Name, Records: records,
-				Example: fmt.Sprintf("key %s: %s", displayKey(ex.Key), ex.Reason),
-			})
+			scan.foreign = append(scan.foreign, newForeign(b.Name, records, ex.Key, &ex))
 			scan.bad = scan.bad[:first]
 		}
 	}

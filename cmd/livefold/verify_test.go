@@ -195,26 +195,7 @@ func TestRun_Verify_ForeignFileNotListedRecordByRecord(t *testing.T) {
 func TestRun_Verify_ForeignBucketInLivefoldFile(t *testing.T) {
 	path := newTestFile(t)
 	damageRecord(t, path, projB, "gamma")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucket([]byte("other.app"))
-		if err != nil {
-			return err
-		}
-		for _, k := range []string{"a", "b", "c"} {
-			if err := b.Put([]byte(k), []byte("plain text")); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	addForeignBucket(t, path, "other.app", "a", "b", "c")
 
 	r := mustRun(t, 1, "verify", path)
 	for _, want := range []string{

@@ -3,15 +3,18 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/livefold/livefold/projection"
 	"github.com/stretchr/testify/require"
 )
 
@@ -111,9 +114,57 @@ func shows(version uint64, total int, units map[string]int) string {
 	return b.String()
 }
 
+// chartShows is a JavaScript expression that is true once the chart's data
+// holds exactly these totals, oldest first.
+func chartShows(totals ...int) string {
+	s := make([]string, len(totals))
+	for i, n := range totals {
+		s[i] = strconv.Itoa(n)
+	}
+	return fmt.Sprintf(`document.getElementById("chart").dataset.totals === %q`, strings.Join(s, ","))
+}
+
+// chartLine is what the chart draws: its data and its line's points.
+type chartLine struct {
+	Totals []int
+	Points [][2]float64
+}
+
+// readChart returns the chart's totals and the points of its line.
+func readChart(t *testing.T, tab context.Context) chartLine {
+	t.Helper()
+	c, err := chromedp.Run(tab, chromedp.Evaluate[chartLine](`({
+		Totals: (document.getElementById("chart").dataset.totals || "").split(",").filter((s) => s !== "").map(Number),
+		Points: Array.from(document.getElementById("chart-line").points, (p) => [p.x, p.y]),
+	})`))
+	require.NoError(t, err)
+	return c
+}
+
+// requireDrawn fails t unless the line has a point per total, from left to
+// right, each higher on the screen (a smaller y) exactly when its total is
+// larger.
+func requireDrawn(t *testing.T, c chartLine) {
+	t.Helper()
+	require.Len(t, c.Points, len(c.Totals), "one point per total: %+v", c)
+	for i := 1; i < len(c.Points); i++ {
+		require.Greater(t, c.Points[i][0], c.Points[i-1][0], "points go left to right: %+v", c)
+		dt, dy := c.Totals[i]-c.Totals[i-1], c.Points[i][1]-c.Points[i-1][1]
+		switch {
+		case dt > 0:
+			require.Less(t, dy, 0.0, "a larger total is drawn higher: %+v", c)
+		case dt < 0:
+			require.Greater(t, dy, 0.0, "a smaller total is drawn lower: %+v", c)
+		default:
+			require.Equal(t, 0.0, dy, "an equal total is drawn level: %+v", c)
+		}
+	}
+}
+
 // Ensure that the page, in a real browser, shows the projection's state and
 // follows it live without a reload: after a click on one of its buttons,
 // after an event applied on the server by the runtime, and after its form.
+// Its chart, drawn from the frames, moves with every event.
 func TestDashboard_Browser_UpdatesWithoutReload(t *testing.T) {
 	requireChromium(t)
 	ts := newTestServer(t)
@@ -126,20 +177,27 @@ func TestDashboard_Browser_UpdatesWithoutReload(t *testing.T) {
 
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(ts.url+"/?warehouse=berlin")))
 	waitFor(t, ctx, "the initial state", shows(1, 5, map[string]int{"apple": 5}))
+	waitFor(t, ctx, "the initial total on the chart", chartShows(5))
 	// A reload would lose this.
 	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded = true`))
 	require.NoError(t, err)
 
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#move-apple-plus1"))))
 	waitFor(t, ctx, "the clicked movement", shows(2, 6, map[string]int{"apple": 6}))
+	waitFor(t, ctx, "the clicked movement on the chart", chartShows(5, 6))
+	before := readChart(t, ctx)
+	requireDrawn(t, before)
 	snap, err := ts.stock.ReadRequired(ctx, "berlin")
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), snap.Version)
 	require.Equal(t, 6, snap.State.Units["apple"])
 
-	_, err = ts.stock.Apply(ctx, StockMoved{Warehouse: "berlin", SKU: "pear", Qty: 7})
-	require.NoError(t, err)
-	waitFor(t, ctx, "the movement applied on the server", shows(3, 13, map[string]int{"apple": 6, "pear": 7}))
+	require.NoError(t, projection.Dispatch(ctx, ts.d, StockMoved{Warehouse: "berlin", SKU: "pear", Qty: 7}))
+	waitFor(t, ctx, "the movement dispatched on the server", shows(3, 13, map[string]int{"apple": 6, "pear": 7}))
+	waitFor(t, ctx, "the dispatched movement on the chart", chartShows(5, 6, 13))
+	after := readChart(t, ctx)
+	requireDrawn(t, after)
+	require.NotEqual(t, before.Points, after.Points, "the chart's line did not move")
 
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#move-sku"), "plum"),
@@ -147,6 +205,9 @@ func TestDashboard_Browser_UpdatesWithoutReload(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#move-form button[type="submit"]`)),
 	))
 	waitFor(t, ctx, "the movement from the form", shows(4, 11, map[string]int{"apple": 6, "pear": 7, "plum": -2}))
+	waitFor(t, ctx, "the movement from the form on the chart", chartShows(5, 6, 13, 11))
+	requireDrawn(t, readChart(t, ctx))
+	waitFor(t, ctx, "no error", `document.getElementById("error").textContent === ""`)
 
 	notReloaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded === true`))
 	require.NoError(t, err)
@@ -154,6 +215,91 @@ func TestDashboard_Browser_UpdatesWithoutReload(t *testing.T) {
 	loc, err := chromedp.Run(ctx, chromedp.Location())
 	require.NoError(t, err)
 	require.Equal(t, ts.url+"/?warehouse=berlin", loc, "the form navigated away")
+}
+
+// streamGate stands between the browser and the dashboard: cut ends the
+// page's open event streams and holds its reconnections until release lets
+// them through, as a server that went away and came back would.
+type streamGate struct {
+	mu      sync.Mutex // guards the fields below
+	cancels []context.CancelFunc
+	held    chan struct{} // while streams are held: closed by release
+}
+
+func (g *streamGate) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/events") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		g.mu.Lock()
+		held := g.held
+		g.mu.Unlock()
+		if held != nil {
+			select {
+			case <-held:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		g.mu.Lock()
+		g.cancels = append(g.cancels, cancel)
+		g.mu.Unlock()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// cut ends every open stream and holds the next ones until release.
+func (g *streamGate) cut() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held == nil {
+		g.held = make(chan struct{})
+	}
+	for _, cancel := range g.cancels {
+		cancel()
+	}
+	g.cancels = nil
+}
+
+// release lets held and later streams through.
+func (g *streamGate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held != nil {
+		close(g.held)
+		g.held = nil
+	}
+}
+
+// Ensure that the page says so on its error line when it loses its event
+// stream, and clears the line once it is live again, having caught up with
+// what it missed meanwhile.
+func TestDashboard_Browser_ClearsErrorWhenLiveAgain(t *testing.T) {
+	requireChromium(t)
+	var gate streamGate
+	ts := newWrappedTestServer(t, gate.wrap, withRetry(100*time.Millisecond))
+	t.Cleanup(gate.release) // before the server's cleanup, which waits for held requests
+	tab := newTab(t)
+	ctx, cancel := context.WithTimeout(tab, 20*time.Second)
+	defer cancel()
+	_, err := ts.stock.Apply(ctx, StockMoved{Warehouse: "berlin", SKU: "apple", Qty: 5})
+	require.NoError(t, err)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(ts.url+"/?warehouse=berlin")))
+	waitFor(t, ctx, "the initial state", shows(1, 5, map[string]int{"apple": 5}))
+
+	gate.cut()
+	waitFor(t, ctx, "the lost connection", `document.getElementById("status").textContent === "reconnecting…"`+
+		` && document.getElementById("error").textContent.includes("lost the connection")`)
+	_, err = ts.stock.Apply(ctx, StockMoved{Warehouse: "berlin", SKU: "pear", Qty: 2})
+	require.NoError(t, err)
+
+	gate.release()
+	waitFor(t, ctx, "the missed movement, live again", shows(2, 7, map[string]int{"apple": 5, "pear": 2}))
+	waitFor(t, ctx, "a cleared error line", `document.getElementById("error").textContent === ""`)
+	waitFor(t, ctx, "the missed movement on the chart", chartShows(5, 7))
 }
 
 // proc identifies a process across PID reuse by its start time.

@@ -6,13 +6,15 @@
 //	go run ./examples/dashboard -addr 127.0.0.1:8080 -db /tmp/stock.db
 //
 // Without -db the store is a temporary file removed on exit. Open
-// http://127.0.0.1:8080/ (or /?warehouse=lyon) in one or more browsers.
-// Interrupt (Ctrl-C) shuts the server down cleanly.
+// http://127.0.0.1:8080/ (or /?warehouse=lyon) in one or more browsers; the
+// runtime's and the store's counters are at /debug/vars. Interrupt (Ctrl-C)
+// shuts the server down cleanly.
 package main
 
 import (
 	"context"
 	"errors"
+	"expvar"
 	"flag"
 	"fmt"
 	"io"
@@ -49,22 +51,25 @@ func listenAndServe(ctx context.Context, addr, db string, logw io.Writer) error 
 		defer os.RemoveAll(dir)
 		db = filepath.Join(dir, "dashboard.db")
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	return serve(ctx, ln, db, logw)
-}
-
-// serve serves the dashboard on ln with the store at db until ctx ends, then
-// shuts down: it stops accepting, ends the event streams, waits for the other
-// requests (at most 5s) and closes the store. It closes ln.
-func serve(ctx context.Context, ln net.Listener, db string, logw io.Writer) (err error) {
 	s, err := newServer(db)
 	if err != nil {
-		ln.Close()
 		return err
 	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return errors.Join(err, s.Close())
+	}
+	// expvar's names are global to the process, so only main publishes:
+	// the tests create many servers.
+	expvar.Publish("livefold.stock", s.stock.Var())
+	expvar.Publish("livefold.store", s.store.Var())
+	return serve(ctx, ln, s, logw)
+}
+
+// serve serves the dashboard s on ln until ctx ends, then shuts down: it
+// stops accepting, ends the event streams, waits for the other requests (at
+// most 5s) and closes s. It closes ln.
+func serve(ctx context.Context, ln net.Listener, s *server, logw io.Writer) (err error) {
 	defer func() { err = errors.Join(err, s.Close()) }()
 
 	// Shutdown waits for active requests, and an event stream stays active
@@ -81,7 +86,7 @@ func serve(ctx context.Context, ln net.Listener, db string, logw io.Writer) (err
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	fmt.Fprintf(logw, "dashboard: serving http://%s/ with store %s\n", ln.Addr(), db)
+	fmt.Fprintf(logw, "dashboard: serving http://%s/ with store %s\n", ln.Addr(), s.store.Path())
 
 	select {
 	case err := <-served:

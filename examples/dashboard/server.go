@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
+	"expvar"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -35,6 +36,7 @@ const (
 //	GET  /stock/{key}           a warehouse's snapshot as JSON
 //	GET  /stock/{key}/events    the warehouse's live updates (Server-Sent Events)
 //	POST /stock/{key}/moves     a movement (form fields sku and qty)
+//	GET  /debug/vars            the process's expvar variables
 //
 // Close ends every event stream and closes the store.
 type server struct {
@@ -50,12 +52,19 @@ type option func(*serverConfig)
 
 type serverConfig struct {
 	heartbeat time.Duration
+	retry     time.Duration
 	storeOpts []boltstore.Option
 }
 
 // withHeartbeat sets how often an idle event stream sends a comment.
 func withHeartbeat(d time.Duration) option {
 	return func(c *serverConfig) { c.heartbeat = d }
+}
+
+// withRetry sets how long a browser waits before it reconnects a dropped
+// event stream.
+func withRetry(d time.Duration) option {
+	return func(c *serverConfig) { c.retry = d }
 }
 
 // withStoreOptions passes options to boltstore.Open.
@@ -66,7 +75,7 @@ func withStoreOptions(opts ...boltstore.Option) option {
 // newServer opens (or creates) the store at path and returns the server.
 // The caller must Close it.
 func newServer(path string, opts ...option) (*server, error) {
-	cfg := serverConfig{heartbeat: 15 * time.Second}
+	cfg := serverConfig{heartbeat: 15 * time.Second, retry: projection.DefaultSSERetry}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -84,8 +93,11 @@ func newServer(path string, opts ...option) (*server, error) {
 
 	s.mux.HandleFunc("GET /{$}", s.servePage)
 	s.mux.HandleFunc("GET /stock/{key}", s.serveSnapshot)
-	s.mux.Handle("GET /stock/{key}/events", s.stock.SSEHandler(projection.WithSSEHeartbeat(cfg.heartbeat)))
+	// Named events: the page listens to each kind of frame on its own.
+	s.mux.Handle("GET /stock/{key}/events", s.stock.SSEHandler(projection.WithSSENamedEvents(),
+		projection.WithSSEHeartbeat(cfg.heartbeat), projection.WithSSERetry(cfg.retry)))
 	s.mux.HandleFunc("POST /stock/{key}/moves", s.serveMove)
+	s.mux.Handle("GET /debug/vars", expvar.Handler())
 	return s, nil
 }
 

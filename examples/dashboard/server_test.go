@@ -36,10 +36,17 @@ type testServer struct {
 // the HTTP server waits for its requests.
 func newTestServer(t *testing.T) *testServer {
 	t.Helper()
-	s, err := newServer(filepath.Join(t.TempDir(), "dashboard.db"),
-		withHeartbeat(time.Second), withStoreOptions(boltstore.WithNoSync()))
+	return newWrappedTestServer(t, func(h http.Handler) http.Handler { return h })
+}
+
+// newWrappedTestServer is newTestServer with wrap between the HTTP server
+// and the dashboard, and options after the test's defaults.
+func newWrappedTestServer(t *testing.T, wrap func(http.Handler) http.Handler, opts ...option) *testServer {
+	t.Helper()
+	opts = append([]option{withHeartbeat(time.Second), withStoreOptions(boltstore.WithNoSync())}, opts...)
+	s, err := newServer(filepath.Join(t.TempDir(), "dashboard.db"), opts...)
 	require.NoError(t, err)
-	hs := httptest.NewServer(s)
+	hs := httptest.NewServer(wrap(s))
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	return &testServer{server: s, url: hs.URL}
@@ -66,6 +73,7 @@ type stream struct {
 	t    *testing.T
 	body io.ReadCloser
 	sc   *bufio.Scanner
+	name string // the "event:" field of the frame next returned last
 }
 
 func openStream(t *testing.T, ctx context.Context, u string) *stream {
@@ -80,10 +88,15 @@ func openStream(t *testing.T, ctx context.Context, u string) *stream {
 	return &stream{t: t, body: resp.Body, sc: bufio.NewScanner(resp.Body)}
 }
 
-// next returns the next frame, skipping heartbeats.
+// next returns the next frame, skipping heartbeats, and sets s.name to its
+// event's name.
 func (s *stream) next() projection.SSEFrame {
 	s.t.Helper()
+	s.name = ""
 	for s.sc.Scan() {
+		if name, ok := strings.CutPrefix(s.sc.Text(), "event: "); ok {
+			s.name = name
+		}
 		if data, ok := strings.CutPrefix(s.sc.Text(), "data: "); ok {
 			var f projection.SSEFrame
 			require.NoError(s.t, json.Unmarshal([]byte(data), &f))
@@ -102,6 +115,7 @@ func TestServer_PostMove_ReachesSnapshotAndStream(t *testing.T) {
 	st := openStream(t, ctx, ts.url+"/stock/berlin/events")
 	first := st.next()
 	require.Equal(t, "deleted", first.Event)
+	require.Equal(t, "deleted", st.name, "the page listens by event name")
 	require.Equal(t, uint64(0), first.Version)
 
 	code, body := ts.post(t, "/stock/berlin/moves", url.Values{"sku": {"apple"}, "qty": {"5"}})
@@ -113,6 +127,7 @@ func TestServer_PostMove_ReachesSnapshotAndStream(t *testing.T) {
 
 	f := st.next()
 	require.Equal(t, "stock.moved", f.Event)
+	require.Equal(t, "stock.moved", st.name)
 	require.Equal(t, uint64(1), f.Version)
 	var c Change
 	require.NoError(t, json.Unmarshal(f.Data, &c))
@@ -210,12 +225,14 @@ func TestServer_Page_SelfContained(t *testing.T) {
 // returns promptly without error and releases the store's file.
 func TestServe_ContextEnd_EndsStreamsAndClosesStore(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "dashboard.db")
+	s, err := newServer(db)
+	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, ln, db, io.Discard) }()
+	go func() { served <- serve(ctx, ln, s, io.Discard) }()
 
 	st := openStream(t, testContext(t), "http://"+ln.Addr().String()+"/stock/berlin/events")
 	require.Equal(t, "deleted", st.next().Event)

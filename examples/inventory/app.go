@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/livefold/livefold/boltstore"
 	"github.com/livefold/livefold/projection"
@@ -18,9 +18,6 @@ import (
 // warehouses and skus return the keys the example prints, in order.
 func warehouses() []string { return []string{"berlin", "lyon", "oslo"} }
 func skus() []string       { return []string{"apple", "pear", "plum"} }
-
-// dbFile is the store's file in dir.
-func dbFile(dir string) string { return filepath.Join(dir, "inventory.db") }
 
 // app is what the edge process holds while it runs: one store, one bus, and
 // the runtimes of every projection registered on one dispatcher.
@@ -38,9 +35,9 @@ type app struct {
 	log []StockMoved
 }
 
-// withApp opens the store in dir, runs fn with the app, and closes it.
-func withApp(dir string, fn func(*app) error) (err error) {
-	a, err := openApp(dir)
+// withApp opens the store at path, runs fn with the app, and closes it.
+func withApp(path string, fn func(*app) error) (err error) {
+	a, err := openApp(path)
 	if err != nil {
 		return err
 	}
@@ -48,8 +45,8 @@ func withApp(dir string, fn func(*app) error) (err error) {
 	return fn(a)
 }
 
-func openApp(dir string) (*app, error) {
-	store, err := boltstore.Open(dbFile(dir))
+func openApp(path string) (*app, error) {
+	store, err := boltstore.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +170,31 @@ func (a *app) rebuildWarehouse(ctx context.Context, out io.Writer, w string) err
 		return fmt.Errorf("inventory: rebuilt %s differs from its live snapshot", w)
 	}
 	return nil
+}
+
+// rebuildSKUs recomputes every article of inventory.sku from the log, as
+// after a change to its fold, with RebuildAll: the new snapshots are built
+// beside the current ones while a subscriber to one article stays live, and
+// it gets one KindRebuild when they become current.
+func (a *app) rebuildSKUs(ctx context.Context, out io.Writer) error {
+	sub, err := a.sku.Subscribe(ctx, "apple")
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	var last projection.RebuildProgress
+	report := func(p projection.RebuildProgress) { last = p }
+	if err := a.sku.RebuildAll(ctx, slices.Values(a.log), projection.WithProgress(report, time.Hour)); err != nil {
+		return err
+	}
+	select {
+	case u := <-sub.C():
+		fmt.Fprintf(out, "rebuilt inventory.sku from %d events over %d keys; the apple subscriber got %s v%d, %d units\n",
+			last.Events, last.Keys, u.Kind, u.Version, u.State.Total)
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // versions describes the version of every snapshot the example keeps.

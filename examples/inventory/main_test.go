@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -24,12 +25,12 @@ func TestMain(m *testing.M) {
 func TestRun_FinalSnapshots(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dir := t.TempDir()
+	path := filepath.Join(t.TempDir(), "inventory.db")
 	var out bytes.Buffer
-	require.NoError(t, run(ctx, dir, &out))
+	require.NoError(t, run(ctx, path, &out))
 	t.Logf("output:\n%s", out.String())
 
-	store, err := boltstore.Open(dbFile(dir))
+	store, err := boltstore.Open(path)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, store.Close()) }()
 	stock, err := projection.New(store, nil, warehouseStock{})
@@ -83,13 +84,28 @@ func TestRun_CancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out bytes.Buffer
-	err := run(ctx, t.TempDir(), &out)
+	err := run(ctx, filepath.Join(t.TempDir(), "inventory.db"), &out)
 	require.ErrorIs(t, err, context.Canceled)
 	require.NotContains(t, out.String(), "finished at")
 }
 
 // Ensure that run fails cleanly when the directory cannot hold the store.
 func TestRun_MissingDirectory(t *testing.T) {
-	err := run(context.Background(), t.TempDir()+"/missing", &bytes.Buffer{})
+	err := run(context.Background(), filepath.Join(t.TempDir(), "missing", "inventory.db"), &bytes.Buffer{})
 	require.Error(t, err)
+}
+
+// Ensure that a second run on the file a first one left carries on from its
+// versions, skipping the rebuild that this run's log cannot make, so that
+// the example may be run again on a kept file.
+func TestRun_SecondRunOnKeptFile(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "inventory.db")
+	require.NoError(t, run(ctx, path, &bytes.Buffer{}))
+	var out bytes.Buffer
+	require.NoError(t, run(ctx, path, &out))
+	t.Logf("output:\n%s", out.String())
+	require.Contains(t, out.String(), "not rebuilding lyon")
+	require.Contains(t, out.String(), "finished at    stock berlin v8 lyon v8 oslo v4, sku apple v10 pear v6 plum v4, dashboard v20")
 }

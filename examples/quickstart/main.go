@@ -1,11 +1,18 @@
-// Command quickstart shows livefold in one screen: it opens a store in a
-// temporary directory, folds stock movements into per-warehouse snapshots,
-// prints the live updates a subscriber receives, then reopens the file and
-// reads the persisted snapshot back.
+// Command quickstart shows livefold in one screen: it opens a store, folds
+// stock movements into per-warehouse snapshots, prints the live updates a
+// subscriber receives, then reopens the file and reads the persisted
+// snapshot back.
+//
+//	go run ./examples/quickstart -db quickstart.db
+//
+// Without -db the store is a temporary file removed on exit; with it, the
+// file stays for the inspector (go run ./cmd/livefold), and a second run
+// carries on from the versions the first one left.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log"
 	"os"
@@ -51,15 +58,25 @@ func (warehouseStock) Apply(s *Stock, e StockMoved) Change {
 }
 
 func main() {
-	dir, err := os.MkdirTemp("", "livefold-quickstart-")
-	if err != nil {
+	db := flag.String("db", "", "bbolt file to keep the stock in (default: a temporary file removed on exit)")
+	flag.Parse()
+	if err := runIn(context.Background(), *db); err != nil {
 		log.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "quickstart.db")
-	if err := run(context.Background(), path); err != nil {
-		log.Fatal(err)
+}
+
+// runIn runs the example with the store at path, or in a temporary
+// directory removed afterwards when path is empty.
+func runIn(ctx context.Context, path string) error {
+	if path == "" {
+		dir, err := os.MkdirTemp("", "livefold-quickstart-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		path = filepath.Join(dir, "quickstart.db")
 	}
+	return run(ctx, path)
 }
 
 func run(ctx context.Context, path string) error {
@@ -83,10 +100,14 @@ func run(ctx context.Context, path string) error {
 		{"berlin", "apple", -15}, {"berlin", "plum", 8},
 	}
 	fmt.Printf("applying %d events to %s\n", len(events), path)
+	var berlin uint64 // the version of berlin's last apply
 	for _, e := range events {
 		v, err := stock.Apply(ctx, e)
 		if err != nil {
 			return err
+		}
+		if e.Warehouse == "berlin" {
+			berlin = v
 		}
 		fmt.Printf("  %-6s %-5s %+4d  -> %s is at version %d\n", e.Warehouse, e.SKU, e.Qty, e.Warehouse, v)
 	}
@@ -96,10 +117,10 @@ func run(ctx context.Context, path string) error {
 		switch u.Kind {
 		case projection.KindDelta:
 			fmt.Printf("  %-7s version %d  %s now %d, total %d\n", u.Kind, u.Version, u.Delta.SKU, u.Delta.Units, u.State.Total)
-		default: // the initial state: berlin had no snapshot yet
+		default: // the initial state: "deleted" while berlin has no snapshot yet
 			fmt.Printf("  %-7s version %d  total %d\n", u.Kind, u.Version, u.State.Total)
 		}
-		if u.Version == 4 {
+		if u.Version >= berlin {
 			break
 		}
 	}
