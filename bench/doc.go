@@ -38,9 +38,10 @@
 //     the cell ends.
 //
 // To run the postgres cells on a throw-away cluster, from the repository's
-// root:
+// root (LIVEFOLD_PG_DURABLE=1 keeps the server's durable defaults, which
+// the CI's test cluster turns off for speed):
 //
-//	.ci/postgres.sh sh -c 'cd bench && go run . -only postgres'
+//	LIVEFOLD_PG_DURABLE=1 .ci/postgres.sh sh -c 'cd bench && go run . -only postgres'
 //
 // # Checks
 //
