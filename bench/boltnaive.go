@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"time"
@@ -10,7 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// boltNaive stores the seed's row as JSON in bbolt with one db.Update per
+// boltNaive stores the original runtime's row as JSON in bbolt with one db.Update per
 // event: every event pays a whole transaction and its fsyncs.
 type boltNaive struct {
 	db     *bolt.DB
@@ -18,7 +19,7 @@ type boltNaive struct {
 	locks  keyLocks
 }
 
-// boltRow is the seed's row, as JSON.
+// boltRow is the original runtime's row, as JSON.
 type boltRow struct {
 	State     account   `json:"state"`
 	Version   uint64    `json:"version"`
@@ -108,6 +109,10 @@ func (b *boltNaive) rebuild(_ context.Context, key string, events iter.Seq[event
 		}
 		return bk.Put([]byte(key), v)
 	})
+}
+
+func (b *boltNaive) rebuildAll(context.Context, iter.Seq[event], int, int) error {
+	return fmt.Errorf("bolt-naive: rebuild of every key: %w", errors.ErrUnsupported)
 }
 
 func (b *boltNaive) note(time.Duration) string {

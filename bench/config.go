@@ -6,12 +6,14 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/livefold/livefold/projection"
 )
 
 // allGroups returns the workload groups in the order they run; -only
 // selects some.
 func allGroups() []string {
-	return []string{"apply", "hotkey", "manykeys", "bigstate", "batch", "read", "rebuild", "memory", "fanout", "idle", "postgres"}
+	return []string{"apply", "hotkey", "manykeys", "bigstate", "batch", "read", "rebuild", "rebuildall", "memory", "fanout", "idle", "postgres"}
 }
 
 // config is what the flags ask for.
@@ -20,6 +22,10 @@ type config struct {
 	keys          int           // key space of the apply and read workloads
 	manyKeys      int           // key space of "manykeys" and keys loaded by "memory"
 	rebuildEvents int           // events folded by one rebuild
+	allEvents     int           // events of the history "rebuildall" replays
+	allKeys       int           // keys of that history
+	allMemory     int           // RebuildAll's WithRebuildMemory
+	allBatch      int           // RebuildAll's WithRebuildBatch
 	producers     []int         // producer counts of the "apply" sweep
 	fanoutTotal   int           // deliveries per fan-out cell
 	idleSubs      int           // idle subscriptions in "idle"
@@ -37,6 +43,10 @@ func parseFlags(args []string) (config, error) {
 	keys := fs.Int("keys", 10_000, "key space of the apply and read workloads")
 	manyKeys := fs.Int("many-keys", 0, "keys of the large key-space and memory workloads (default 1,000,000, 44,000 with -short)")
 	rebuild := fs.Int("rebuild-events", 0, "events folded by one rebuild (default 1,000,000, 20,000 with -short)")
+	allEvents := fs.Int("rebuildall-events", 0, "events of the history the rebuildall workload replays, a multiple of -rebuildall-keys (default 10,000,000, 5,000 with -short)")
+	allKeys := fs.Int("rebuildall-keys", 0, "keys of that history (default 1,000,000, 500 with -short)")
+	allMemory := fs.Int("rebuildall-memory", 0, "RebuildAll's WithRebuildMemory (default projection.DefaultRebuildMemory, at most a quarter of the keys)")
+	allBatch := fs.Int("rebuildall-batch", 0, "RebuildAll's WithRebuildBatch (default projection.DefaultRebuildBatch)")
 	fanout := fs.Int("fanout-deliveries", 0, "deliveries per fan-out cell (default 4,000,000, 100,000 with -short)")
 	idle := fs.Int("idle-subs", 10_000, "idle subscriptions in the idle workload")
 	only := fs.String("only", "", "comma-separated workload groups to run: "+strings.Join(allGroups(), ","))
@@ -52,6 +62,9 @@ func parseFlags(args []string) (config, error) {
 		keys:          *keys,
 		manyKeys:      1_000_000,
 		rebuildEvents: 1_000_000,
+		allEvents:     10_000_000,
+		allKeys:       1_000_000,
+		allBatch:      projection.DefaultRebuildBatch,
 		producers:     []int{1, 4, 16, 64, 256},
 		fanoutTotal:   4_000_000,
 		idleSubs:      *idle,
@@ -61,6 +74,7 @@ func parseFlags(args []string) (config, error) {
 	}
 	if *short {
 		c.duration, c.manyKeys, c.rebuildEvents, c.fanoutTotal = 30*time.Millisecond, 44_000, 20_000, 100_000
+		c.allEvents, c.allKeys = 5_000, 500
 		c.keys = min(c.keys, 500)
 	}
 	if *duration > 0 {
@@ -71,6 +85,19 @@ func parseFlags(args []string) (config, error) {
 	}
 	if *rebuild > 0 {
 		c.rebuildEvents = *rebuild
+	}
+	if *allEvents > 0 {
+		c.allEvents = *allEvents
+	}
+	if *allKeys > 0 {
+		c.allKeys = *allKeys
+	}
+	c.allMemory = min(projection.DefaultRebuildMemory, max(1, c.allKeys/4))
+	if *allMemory > 0 {
+		c.allMemory = *allMemory
+	}
+	if *allBatch > 0 {
+		c.allBatch = *allBatch
 	}
 	if *fanout > 0 {
 		c.fanoutTotal = *fanout
@@ -84,6 +111,9 @@ func parseFlags(args []string) (config, error) {
 	}
 	if c.keys < 1 || c.manyKeys < 1000 || c.rebuildEvents < 1 || c.idleSubs < 0 || c.fanoutTotal < 1000 {
 		return config{}, fmt.Errorf("counts out of range: -keys >= 1, -many-keys >= 1000, -rebuild-events >= 1, -fanout-deliveries >= 1000")
+	}
+	if c.allKeys < 1 || c.allEvents < c.allKeys || c.allEvents%c.allKeys != 0 {
+		return config{}, fmt.Errorf("-rebuildall-events must be a positive multiple of -rebuildall-keys")
 	}
 	return c, nil
 }

@@ -1,7 +1,8 @@
 // Command bench measures livefold against its peers in one run and prints a
-// markdown table with the ratio of every figure to the seed's algorithm on
-// SQLite (WAL, synchronous=FULL), or on PostgreSQL for the postgres cells,
-// the target it is held to, and whether it met it.
+// markdown table with the ratio of every figure to the original runtime's
+// algorithm (ferro_projection's) on SQLite (WAL, synchronous=FULL), or on
+// PostgreSQL for the postgres cells, the target it is held to, and whether
+// it met it.
 //
 // Run it from this directory, which is its own module so that library users
 // never download SQLite or the peer bus:
@@ -12,12 +13,13 @@
 //
 // # Systems
 //
-//   - sqlite-full, sqlite-normal: the seed's algorithm on SQLite through
-//     mattn/go-sqlite3 in WAL mode with synchronous=FULL and =NORMAL: a
-//     per-key mutex from a map that never evicts, then per event BEGIN,
-//     SELECT the row, fold, UPSERT, COMMIT, with the state as JSON. One
-//     connection, so writers queue in database/sql instead of sleeping in
-//     SQLite's busy handler (which measured slower).
+//   - sqlite-full, sqlite-normal: the original runtime's algorithm on
+//     SQLite through mattn/go-sqlite3 in WAL mode with synchronous=FULL and
+//     =NORMAL: a per-key mutex from a map that never evicts, then per event
+//     BEGIN, SELECT the row, fold, UPSERT, COMMIT, with the state as JSON.
+//     One connection, so writers queue in database/sql instead of sleeping
+//     in SQLite's busy handler (which measured slower). It has no rebuild of
+//     every key: it rebuilds one key at a time (DELETE, INSERT of the fold).
 //   - bolt-naive: bbolt with one db.Update per event (or per batch), JSON
 //     state, the same per-key mutex.
 //   - livefold: projection.Runtime over boltstore with fsync on every commit
@@ -30,18 +32,31 @@
 //     fan-out and idle-subscription workloads.
 //   - pg-naive and pgstore, in the postgres cells only, on the database
 //     LIVEFOLD_PG_URL names (the cells are skipped, and the report says so,
-//     when it is not set): pg-naive is the seed's algorithm on PostgreSQL,
-//     per event BEGIN, SELECT the row, fold, UPSERT, COMMIT on a pool of 10
-//     connections, with the state in jsonb and the same per-key mutex;
-//     pgstore is projection.Runtime over livefold/pgstore on a pool of the
-//     same size, with a bus. Each cell has a table of its own, dropped when
-//     the cell ends.
+//     when it is not set): pg-naive is the original runtime's algorithm on
+//     PostgreSQL, per event BEGIN, SELECT the row, fold, UPSERT, COMMIT on a
+//     pool of 10 connections, with the state in jsonb and the same per-key
+//     mutex; pgstore is projection.Runtime over livefold/pgstore on a pool
+//     of the same size, with a bus. Each cell has a table of its own,
+//     dropped when the cell ends.
 //
 // To run the postgres cells on a throw-away cluster, from the repository's
 // root (LIVEFOLD_PG_DURABLE=1 keeps the server's durable defaults, which
 // the CI's test cluster turns off for speed):
 //
 //	LIVEFOLD_PG_DURABLE=1 .ci/postgres.sh sh -c 'cd bench && go run . -only postgres'
+//
+// # Rebuilding every key
+//
+// The rebuildall group replays one history, 10 events per key over
+// 1,000,000 keys by default, in rounds that visit every key once in a
+// scrambled order, so that a key's events are a key space apart. livefold
+// does the job four ways on one file: ApplyBatch of the history into an
+// empty store (batches of 1000, one producer), RebuildAll of it beside what
+// ApplyBatch stored, RebuildAll of the same history grouped by key, and
+// Rebuild of one key at a time on 64 goroutines. sqlite-full, which has no
+// rebuild of every key, rebuilds one key at a time over a row per key. Each
+// cell reports its throughput and the largest HeapInuse sampled while it
+// ran.
 //
 // # Checks
 //

@@ -44,17 +44,18 @@ func (h *harness) close() error { return os.RemoveAll(h.dir) }
 // run runs every selected workload group in order.
 func (h *harness) run(ctx context.Context) {
 	workloads := map[string]func(context.Context){
-		"apply":    h.applySweep,
-		"hotkey":   h.hotKey,
-		"manykeys": h.manyKeys,
-		"bigstate": h.bigState,
-		"batch":    h.batch,
-		"read":     h.reads,
-		"rebuild":  h.rebuild,
-		"memory":   h.memory,
-		"fanout":   h.fanout,
-		"idle":     h.idle,
-		"postgres": h.postgres,
+		"apply":      h.applySweep,
+		"hotkey":     h.hotKey,
+		"manykeys":   h.manyKeys,
+		"bigstate":   h.bigState,
+		"batch":      h.batch,
+		"read":       h.reads,
+		"rebuild":    h.rebuild,
+		"rebuildall": h.rebuildAll,
+		"memory":     h.memory,
+		"fanout":     h.fanout,
+		"idle":       h.idle,
+		"postgres":   h.postgres,
 	}
 	for _, g := range allGroups() {
 		if !h.cfg.runs(g) || ctx.Err() != nil {

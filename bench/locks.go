@@ -5,9 +5,9 @@ import (
 	"sync"
 )
 
-// keyLocks is the seed's per-key lock map (a DashMap of mutexes): one mutex
-// per key ever seen, never removed, so it grows with the key space. The peers
-// use it so that they pay what the seed pays.
+// keyLocks is the original runtime's per-key lock map (a DashMap of
+// mutexes): one mutex per key ever seen, never removed, so it grows with the
+// key space. The peers use it so that they pay what it pays.
 type keyLocks struct {
 	m sync.Map // string -> *sync.Mutex
 }

@@ -6,8 +6,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"iter"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,12 +26,13 @@ func TestRun_Short_ChecksPassAndTableHasTargets(t *testing.T) {
 	dir := t.TempDir()
 	var out, progress bytes.Buffer
 	code := run([]string{"-short", "-duration", "20ms", "-dir", dir,
-		"-systems", "sqlite-full,livefold", "-only", "apply,hotkey,read,rebuild,fanout,idle"}, &out, &progress)
+		"-systems", "sqlite-full,livefold", "-only", "apply,hotkey,read,rebuild,rebuildall,fanout,idle"}, &out, &progress)
 	if code != 0 {
 		t.Fatalf("run = %d; want 0\n%s\n%s", code, out.String(), progress.String())
 	}
 	table := out.String()
-	for _, want := range []string{"Checks: all passed", "| apply p=64 keys=500 | livefold |", ">= 20x sqlite-full", "fan-out 1 -> 100 subscribers"} {
+	for _, want := range []string{"Checks: all passed", "| apply p=64 keys=500 | livefold |", ">= 20x sqlite-full", "fan-out 1 -> 100 subscribers",
+		"| rebuild all: 5000 events, 500 keys | livefold: RebuildAll |", "| rebuild all: 5000 events, 500 keys | sqlite-full |", "< 256 MiB"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}
@@ -70,6 +73,21 @@ func (l *lossy) rebuild(ctx context.Context, key string, events iter.Seq[event])
 			}
 		}
 	})
+}
+
+func (l *lossy) rebuildAll(ctx context.Context, events iter.Seq[event], memory, batch int) error {
+	return l.system.rebuildAll(ctx, func(yield func(event) bool) {
+		first := true
+		for e := range events {
+			if first { // drop the first event
+				first = false
+				continue
+			}
+			if !yield(e) {
+				return
+			}
+		}
+	}, memory, batch)
 }
 
 func lossyKind(t *testing.T) systemKind {
@@ -135,6 +153,27 @@ func TestHarness_LossySystem_FailsChecks(t *testing.T) {
 	}
 }
 
+// Ensure that every way the rebuildall workload does its job fails its
+// check when the system loses events, whichever path (RebuildAll, ApplyBatch,
+// Rebuild per key) lost them.
+func TestHarness_LossyRebuildAll_EveryCellFails(t *testing.T) {
+	ctx := context.Background()
+	k := lossyKind(t)
+	h := newTestHarness(t)
+	h.rebuildAllCells(ctx, k, newHistory(h.cfg.allEvents, h.cfg.allKeys))
+	for _, via := range []string{viaApplyBatch, viaRebuildAll, viaApplyBatch + byKey, viaRebuildAll + byKey, viaPerKey} {
+		prefix := fmt.Sprintf("/ %s: ", viaSystem(k.name, via))
+		if !slices.ContainsFunc(h.failures, func(f string) bool { return strings.Contains(f, prefix) }) {
+			t.Errorf("no check failed for %q; failures: %v", via, h.failures)
+		}
+	}
+	h = newTestHarness(t)
+	h.perKeyOnly(ctx, k, newHistory(h.cfg.allEvents, h.cfg.allKeys))
+	if len(h.failures) == 0 {
+		t.Errorf("no check failed for a rebuild per key that loses events")
+	}
+}
+
 // Ensure that the same cells pass with the real system, so that the failures
 // above come from the lost events.
 func TestHarness_Livefold_PassesChecks(t *testing.T) {
@@ -151,6 +190,8 @@ func TestHarness_Livefold_PassesChecks(t *testing.T) {
 	h.batchCell(ctx, k, "batch", 1, keyNames(50))
 	h.rebuildCell(ctx, k, "rebuild", 100)
 	h.updatesFileSize(ctx, k, 3000, 100)
+	h.rebuildAllCells(ctx, k, newHistory(h.cfg.allEvents, h.cfg.allKeys))
+	h.perKeyOnly(ctx, k, newHistory(h.cfg.allEvents, h.cfg.allKeys))
 	if len(h.failures) != 0 {
 		t.Fatalf("checks failed: %v", h.failures)
 	}

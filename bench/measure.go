@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"syscall"
 	"time"
@@ -102,4 +103,58 @@ func diskUsage(paths []string) int64 {
 		}
 	}
 	return n
+}
+
+// heapSampler records the largest HeapInuse seen while it runs, the bytes
+// in spans holding at least one object, live or not yet collected (what the
+// Go heap takes from the process at that moment), and the largest live heap
+// the collector measured: the bytes it marked in its last cycle.
+type heapSampler struct {
+	stop chan struct{}
+	done chan heapPeaks
+}
+
+// heapPeaks are the largest figures a heapSampler saw.
+type heapPeaks struct {
+	inuse, live uint64
+}
+
+// sampleHeap starts sampling right away and every interval, on a goroutine
+// that Stop ends. ReadMemStats stops the world for some microseconds, so an
+// interval of tens of milliseconds costs well under 1%.
+func sampleHeap(interval time.Duration) *heapSampler {
+	s := &heapSampler{stop: make(chan struct{}), done: make(chan heapPeaks, 1)}
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		var peaks heapPeaks
+		var m runtime.MemStats
+		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		sample := func() {
+			runtime.ReadMemStats(&m)
+			metrics.Read(live)
+			peaks.inuse = max(peaks.inuse, m.HeapInuse)
+			if live[0].Value.Kind() == metrics.KindUint64 {
+				peaks.live = max(peaks.live, live[0].Value.Uint64())
+			}
+		}
+		for {
+			sample()
+			select {
+			case <-s.stop:
+				sample()
+				s.done <- peaks
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+// Stop takes a last sample, ends the sampling goroutine and returns the
+// largest samples.
+func (s *heapSampler) Stop() heapPeaks {
+	close(s.stop)
+	return <-s.done
 }

@@ -25,7 +25,7 @@ const pgURLEnv = "LIVEFOLD_PG_URL"
 const pgBaseline = "pg-naive"
 
 // pgMaxConns is the size of every pool: 10, the default of sqlx, under the
-// SeaORM the seed's runtime used on PostgreSQL. The seed's algorithm holds
+// SeaORM the original runtime used on PostgreSQL. Its algorithm holds
 // a connection for each event's transaction, so at most 10 events are in
 // flight; 64 connections measured slower at 64 producers on the 2-core
 // machine of BENCHMARKS.md, where 64 busy server processes share two
@@ -90,9 +90,9 @@ func pgServer(ctx context.Context, url string) (string, error) {
 	return fmt.Sprintf("PostgreSQL %s, fsync=%s, synchronous_commit=%s", version, fsync, syncCommit), nil
 }
 
-// pgNaive is the seed's algorithm on PostgreSQL: the seed's table (with the
-// state in jsonb), a per-key mutex, and per event one transaction: BEGIN,
-// SELECT the row, fold, UPSERT, COMMIT.
+// pgNaive is the original runtime's algorithm on PostgreSQL: its table
+// (with the state in jsonb), a per-key mutex, and per event one
+// transaction: BEGIN, SELECT the row, fold, UPSERT, COMMIT.
 type pgNaive struct {
 	pool   *pgxpool.Pool
 	table  string // quoted
@@ -137,7 +137,7 @@ func (s *pgNaive) applyBatch(ctx context.Context, events []event) error {
 	})
 }
 
-// foldOne is the seed's step: SELECT the row, fold, UPSERT.
+// foldOne is the original runtime's step: SELECT the row, fold, UPSERT.
 func (s *pgNaive) foldOne(ctx context.Context, tx pgx.Tx, e event) error {
 	st, version, _, err := s.load(ctx, tx, e.Key)
 	if err != nil {
@@ -187,7 +187,7 @@ func (s *pgNaive) read(ctx context.Context, key string) (account, uint64, bool, 
 	return s.load(ctx, s.pool, key)
 }
 
-// rebuild is the seed's rebuild made transactional: DELETE and the folded
+// rebuild is the original runtime's rebuild made transactional: DELETE and the folded
 // INSERT in one transaction.
 func (s *pgNaive) rebuild(ctx context.Context, key string, events iter.Seq[event]) error {
 	defer s.locks.lock(key)()
@@ -205,6 +205,10 @@ func (s *pgNaive) rebuild(ctx context.Context, key string, events iter.Seq[event
 	})
 }
 
+func (s *pgNaive) rebuildAll(context.Context, iter.Seq[event], int, int) error {
+	return fmt.Errorf("pg-naive: rebuild of every key: %w", errors.ErrUnsupported)
+}
+
 func (s *pgNaive) note(time.Duration) string {
 	return fmt.Sprintf("pool of %d, jsonb state, lock map %d keys", pgMaxConns, s.locks.size())
 }
@@ -216,7 +220,7 @@ func (s *pgNaive) close() error {
 
 // pgStoreSystem is a projection.Runtime over pgstore, with a bus as an
 // application would have one (so it also listens to other stores'
-// commits), on a pool of the same size as the seed's.
+// commits), on a pool of the same size as pgNaive's.
 type pgStoreSystem struct {
 	pool  *pgxpool.Pool
 	store *pgstore.Store
@@ -266,6 +270,10 @@ func (p *pgStoreSystem) read(ctx context.Context, key string) (account, uint64, 
 func (p *pgStoreSystem) rebuild(ctx context.Context, key string, events iter.Seq[event]) error {
 	_, err := p.rt.Rebuild(ctx, key, events)
 	return err
+}
+
+func (p *pgStoreSystem) rebuildAll(ctx context.Context, events iter.Seq[event], memory, batch int) error {
+	return p.rt.RebuildAll(ctx, events, projection.WithRebuildMemory(memory), projection.WithRebuildBatch(batch))
 }
 
 // note reports the runtime's cache hit rate and conflict retries: a store

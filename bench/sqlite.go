@@ -12,8 +12,9 @@ import (
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
 
-// sqliteSystem is the seed's algorithm: the seed's table, a per-key mutex,
-// and per event one transaction that selects the row, folds and upserts.
+// sqliteSystem is the original runtime's algorithm (ferro_projection's): its
+// table, a per-key mutex, and per event one transaction that selects the
+// row, folds and upserts.
 type sqliteSystem struct {
 	db     *sql.DB
 	sync   string
@@ -93,7 +94,7 @@ func (s *sqliteSystem) applyBatch(ctx context.Context, events []event) error {
 	})
 }
 
-// foldOne is the seed's step: SELECT the row, fold, UPSERT.
+// foldOne is the original runtime's step: SELECT the row, fold, UPSERT.
 func (s *sqliteSystem) foldOne(ctx context.Context, tx *sql.Tx, e event) error {
 	st, version, _, err := s.load(ctx, tx.StmtContext(ctx, s.sel), e.Key)
 	if err != nil {
@@ -145,8 +146,9 @@ func (s *sqliteSystem) read(ctx context.Context, key string) (account, uint64, b
 	return s.load(ctx, s.sel, key)
 }
 
-// rebuild is the seed's rebuild made transactional: DELETE and the folded
-// INSERT in one transaction.
+// rebuild is the original runtime's rebuild made transactional: DELETE and
+// the folded INSERT in one transaction (it runs them as two, so a crash
+// between them loses the row, and pays two commits).
 func (s *sqliteSystem) rebuild(ctx context.Context, key string, events iter.Seq[event]) error {
 	defer s.locks.lock(key)()
 	var st account
@@ -161,6 +163,12 @@ func (s *sqliteSystem) rebuild(ctx context.Context, key string, events iter.Seq[
 		}
 		return s.store(ctx, tx, key, &st, n)
 	})
+}
+
+// rebuildAll is not in the original runtime, which rebuilds one key at a
+// time.
+func (s *sqliteSystem) rebuildAll(context.Context, iter.Seq[event], int, int) error {
+	return fmt.Errorf("sqlite: rebuild of every key: %w", errors.ErrUnsupported)
 }
 
 func (s *sqliteSystem) note(time.Duration) string {

@@ -19,8 +19,14 @@ type system interface {
 	read(ctx context.Context, key string) (account, uint64, bool, error)
 	// rebuild replaces key's snapshot with the fold of events, atomically.
 	rebuild(ctx context.Context, key string, events iter.Seq[event]) error
+	// rebuildAll replaces every key's snapshot with the fold of events,
+	// whose keys interleave, keeping at most memory states in memory and
+	// writing batch of them per commit; a key absent from events no longer
+	// exists afterwards. Systems without such an operation return an error
+	// wrapping errors.ErrUnsupported.
+	rebuildAll(ctx context.Context, events iter.Seq[event], memory, batch int) error
 	// note describes, from the system's own counters, what limited the work
-	// done since it was opened, which took elapsed.
+	// done since the previous note (or the open), which took elapsed.
 	note(elapsed time.Duration) string
 	// close releases the system; its files stay for a reopen.
 	close() error
@@ -43,6 +49,8 @@ type systemKind struct {
 	remove func(path string) error
 	// optional systems run only when -systems names them.
 	optional bool
+	// rebuildsAll: the system implements rebuildAll.
+	rebuildsAll bool
 }
 
 // baseline is the system ratios are computed against, unless a row names
@@ -60,10 +68,10 @@ func systemKinds() []systemKind {
 			return openSQLite(path, "NORMAL", o)
 		}},
 		{name: "bolt-naive", files: oneFile, open: openBoltNaive},
-		{name: "livefold", files: oneFile, open: openLivefold},
+		{name: "livefold", files: oneFile, open: openLivefold, rebuildsAll: true},
 		// Still durable: only bbolt's freelist is not written per commit,
 		// and is rebuilt by scanning the file on open.
-		{name: "livefold-nofreelistsync", files: oneFile, optional: true, open: func(path string, o openOptions) (system, error) {
+		{name: "livefold-nofreelistsync", files: oneFile, optional: true, rebuildsAll: true, open: func(path string, o openOptions) (system, error) {
 			return openLivefoldWith(path, o, boltstore.WithNoFreelistSync())
 		}},
 	}

@@ -20,6 +20,7 @@ func targets(cfg config) []target {
 	n := cfg.manyKeys
 	keys := cfg.keys
 	idleRow := fmt.Sprintf("publish+receive, %d idle subscriptions", cfg.idleSubs)
+	allRow, allHeap := rebuildAllWorkloads(cfg)
 	return []target{
 		{workload: fmt.Sprintf("apply p=64 keys=%d", keys), system: "livefold",
 			text: ">= 20x sqlite-full and >= 100,000 ev/s", met: faster(20, 100_000)},
@@ -41,6 +42,12 @@ func targets(cfg config) []target {
 			text: "bounded: < 16 B/key or < 4 MiB in all", met: func(r row, _ []row) bool {
 				return r.value < 16 || r.value*float64(n-n/4) < 4<<20
 			}},
+		rebuildAllFaster(allRow, ""),
+		rebuildAllFaster(allRow, byKey),
+		{workload: allHeap, system: viaSystem("livefold", viaRebuildAll),
+			text: "< 256 MiB", met: func(r row, _ []row) bool { return r.value < 256 }},
+		{workload: allHeap, system: viaSystem("livefold", viaRebuildAll+byKey),
+			text: "< 256 MiB", met: func(r row, _ []row) bool { return r.value < 256 }},
 		{workload: "fan-out 1 -> 100 subscribers", system: livefoldBus,
 			text: ">= 5,000,000 deliveries/s, 0 allocs/delivery", met: func(r row, _ []row) bool {
 				return r.value >= 5_000_000 && r.allocs >= 0 && r.allocs < 0.001
@@ -51,4 +58,14 @@ func targets(cfg config) []target {
 				return none != nil && r.value <= 2*none.value
 			}},
 	}
+}
+
+// rebuildAllFaster holds RebuildAll of the history in order to ApplyBatch
+// of the same events in the same order.
+func rebuildAllFaster(workload, order string) target {
+	return target{workload: workload, system: viaSystem("livefold", viaRebuildAll+order),
+		text: ">= " + viaApplyBatch + " of the same events", met: func(r row, rows []row) bool {
+			batch := findRow(rows, workload, viaSystem("livefold", viaApplyBatch+order))
+			return batch != nil && r.value >= batch.value
+		}}
 }

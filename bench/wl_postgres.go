@@ -6,12 +6,13 @@ import (
 	"os"
 )
 
-// postgres runs pgstore and the seed's algorithm on the PostgreSQL database
-// LIVEFOLD_PG_URL names, at 1, 16 and 64 producers over the key space and
-// at 64 on one hot key; each row is compared with pg-naive's. Without the
-// variable the cells are skipped, and the report says so.
+// postgres runs pgstore and the original runtime's algorithm on the
+// PostgreSQL database LIVEFOLD_PG_URL names, at 1, 16 and 64 producers over
+// the key space and at 64 on one hot key; each row is compared with
+// pg-naive's. Without the variable the cells are skipped, and the report
+// says so.
 func (h *harness) postgres(ctx context.Context) {
-	h.section("PostgreSQL: durable Apply through pgstore and the seed's algorithm")
+	h.section("PostgreSQL: durable Apply through pgstore and the original runtime's algorithm")
 	url := os.Getenv(pgURLEnv)
 	if url == "" {
 		h.note("PostgreSQL cells skipped: " + pgURLEnv + " is not set.")

@@ -47,7 +47,7 @@ func newCommitter(s *Store) *committer {
 		c.log = newLogSink(s)
 		c.sink = c.log
 	} else {
-		c.sink = newTxSink(s.db)
+		c.sink = newTxSink(s)
 	}
 	return c
 }
@@ -85,7 +85,7 @@ func (c *committer) run() {
 		}
 		writes, checkpoint := c.prepareErrs()
 		if writes > 0 {
-			c.commitWrites(writes, size)
+			c.commitGuarded(writes, size)
 		}
 		if c.log != nil {
 			c.log.afterBatch(c.batch, c.errs, checkpoint)
@@ -109,6 +109,21 @@ func (c *committer) prepareErrs() (writes int, checkpoint bool) {
 	}
 	c.s.stats.recordBatch(len(c.batch), writes)
 	return writes, checkpoint
+}
+
+// commitGuarded is commitWrites under guard: a damaged page of the file
+// that makes bbolt panic, or fault, while the batch is judged or committed
+// fails the batch (store.ErrCommit wrapping store.ErrCorrupt) instead of the
+// committer, which goes on with the next batch. The sink's end, deferred in
+// commitWrites, has rolled the transaction back by then.
+func (c *committer) commitGuarded(writes, size int) {
+	err := guard(c.s.path, func() error {
+		c.commitWrites(writes, size)
+		return nil
+	})
+	if err != nil {
+		c.fail(err, writes)
+	}
 }
 
 // commitWrites judges the batch's requests in order, hands the writes of

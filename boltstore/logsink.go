@@ -3,7 +3,6 @@ package boltstore
 import (
 	"bytes"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -31,7 +30,7 @@ type logSink struct {
 func newLogSink(s *Store) *logSink { return &logSink{s: s, view: newTxView()} }
 
 func (l *logSink) begin(size int) {
-	l.frame = newFrame(walHeaderSize + size)
+	l.frame = newFrame(size)
 }
 
 func (l *logSink) file() (*txView, error) {
@@ -61,7 +60,7 @@ func (l *logSink) add(w *store.Write) error {
 
 func (l *logSink) commit() error {
 	l.endRead()
-	frame := l.frame
+	frame := l.s.wal.seal(l.frame)
 	if cap(frame) > 2*len(frame) {
 		// Rejected requests were counted in the frame's capacity; the
 		// overlay keeps the frame until a checkpoint, so keep only what is
@@ -109,48 +108,41 @@ func (l *logSink) afterBatch(batch []request, errs []error, requested bool) {
 }
 
 // checkpoint writes the log's records into the database file in one
-// transaction, in key order, and restarts the log. On failure the log and the
-// overlay stay as they are, so nothing committed is lost, and the checkpoint
-// is tried again after another log's worth of commits, or at Close.
+// transaction, in key order, with the fold point that says the file holds
+// the log up to its end, and starts the log's next generation. On failure
+// the log and the overlay stay as they are, so nothing committed is lost,
+// and the checkpoint is tried again after another log's worth of commits,
+// or at Close.
+//
+// A failed checkpoint leaves the log as good as before: its frames were
+// synced one by one, and the file holds either the old fold point or the
+// new one (bbolt writes its meta page last), from both of which Open
+// replays exactly the frames the file lacks. So commits go on being
+// acknowledged.
 func (l *logSink) checkpoint() error {
-	o := l.s.overlay
-	if len(o.m) == 0 {
-		if l.s.wal.off == 0 {
-			return nil
-		}
-		return l.restartLog()
+	w := l.s.wal
+	if w.off == 0 {
+		return nil // nothing logged since the last checkpoint
 	}
 	start := time.Now()
-	err := writeFile(l.s.db, func(yield func(bucket, key string, del bool, value []byte) error) error {
-		var keys []string
-		for _, bucket := range slices.Sorted(maps.Keys(o.m)) {
-			b := o.m[bucket]
-			keys = slices.AppendSeq(keys[:0], maps.Keys(b))
-			slices.Sort(keys)
-			for _, k := range keys {
-				e := b[k]
-				if err := yield(bucket, k, !e.present, e.value); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+	err := w.clean()
+	fp := w.foldPoint()
+	if err == nil {
+		err = l.s.file.write(l.s.overlay, &fp)
+	}
 	if err != nil {
 		records := 0
-		for _, b := range o.m {
+		for _, b := range l.s.overlay.m {
 			records += len(b)
 		}
 		l.s.stats.failedCheckpoints.Add(1)
-		l.retryAt = l.s.wal.off + int64(l.s.cfg.walSize)
+		l.retryAt = w.off + int64(l.s.cfg.walSize)
 		l.s.cfg.logger.Error("boltstore: checkpoint failed; the log keeps every commit",
 			"path", l.s.path, "records", records, "err", err)
 		return fmt.Errorf("%w: checkpoint: %w", store.ErrCommit, err)
 	}
-	o.clear()
-	if err := l.restartLog(); err != nil {
-		return err
-	}
+	l.s.overlay.clear()
+	w.folded(fp)
 	l.retryAt = 0
 	st := &l.s.stats
 	d := int64(time.Since(start))
@@ -160,17 +152,5 @@ func (l *logSink) checkpoint() error {
 	}
 	st.checkpoints.Add(1)
 	st.logBytes.Store(0)
-	return nil
-}
-
-// restartLog starts the log over after its records reached the file. If
-// that fails the log stays as it is: replaying it again is harmless, since
-// its records are the file's.
-func (l *logSink) restartLog() error {
-	if err := l.s.wal.restart(); err != nil {
-		l.s.cfg.logger.Error("boltstore: cannot restart the log; it keeps growing", "path", l.s.path, "err", err)
-		l.retryAt = l.s.wal.off + int64(l.s.cfg.walSize)
-		return fmt.Errorf("%w: %w", store.ErrCommit, err)
-	}
 	return nil
 }

@@ -27,6 +27,9 @@ type config struct {
 	noWAL           bool
 	walSize         int
 	readOnly        bool
+	salvage         bool
+	// fs is every file operation of the Store; tests replace it.
+	fs fileSystem
 }
 
 func defaultConfig() config {
@@ -36,6 +39,7 @@ func defaultConfig() config {
 		queueSize:   DefaultQueueSize,
 		walSize:     DefaultWALSize,
 		logger:      slog.New(slog.DiscardHandler),
+		fs:          osFS{},
 	}
 }
 
@@ -130,3 +134,16 @@ func WithQueueSize(n int) Option { return func(c *config) { c.queueSize = max(n,
 // (Submit never calls done). Options about writing (WithNoSync, WithoutWAL,
 // WithMaxSize, ...) are ignored.
 func WithReadOnly() Option { return func(c *config) { c.readOnly = true } }
+
+// WithLogSalvage makes Open replay the intact frames of a damaged
+// write-ahead log instead of refusing it. Without it, a log in which bytes
+// that fail their checksum are followed by a valid frame of the same log
+// makes Open fail with an error wrapping store.ErrCorrupt, because commits
+// after the damage were acknowledged: the damage is not a tail torn by a
+// crash. With it, Open replays every intact frame, in order, skips the
+// damaged bytes and logs each damaged range (WithLogger): the commits in
+// them are lost, and a key whose only later commits were lost keeps an older
+// version. InspectLog says beforehand which frames and writes that is. Use
+// it once, deliberately, on a copy of the log kept aside; a log of another
+// file or history (ErrWrongLog) is refused all the same.
+func WithLogSalvage() Option { return func(c *config) { c.salvage = true } }

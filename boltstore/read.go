@@ -246,6 +246,9 @@ func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+			if string(name) == metaBucket {
+				return nil
+			}
 			st := b.Stats()
 			info := BucketInfo{
 				Name:  string(name),
@@ -293,13 +296,17 @@ func (s *Store) Buckets(ctx context.Context) ([]BucketInfo, error) {
 
 // Verify reads every record of every bucket, those of the file in one read
 // transaction merged with those of the write-ahead log as Scan merges them,
-// and returns one store.CorruptError per damaged record, in bucket and key
-// order; it never waits for the committer. The error is for failing to read
-// at all (store.ErrClosed, ctx's error). Verify checks records, not bbolt's
-// page structure (see bbolt's own check command).
+// and then checks bbolt's own pages in the same transaction (bbolt's
+// Tx.Check: every page reachable once, of the right type, keys in order,
+// the freelist consistent). It returns one store.CorruptError per damaged
+// record, in bucket and key order, preceded by one per problem with the
+// pages, which have an empty Bucket and Key and a Reason starting with
+// "page"; it never waits for the committer. A page so damaged that reading
+// stops on it is one such entry, and the records after it are not read.
+// The error is for failing to read at all (store.ErrClosed, ctx's error).
 func (s *Store) Verify(ctx context.Context) ([]store.CorruptError, error) {
 	log := s.overlay.snapshot() // before the transaction, as in walkMerged
-	var bad []store.CorruptError
+	var bad, pages []store.CorruptError
 	report := func(err error) {
 		var ce *store.CorruptError
 		if errors.As(err, &ce) {
@@ -307,22 +314,42 @@ func (s *Store) Verify(ctx context.Context) ([]store.CorruptError, error) {
 		}
 	}
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-			entries := log[string(name)]
-			c := b.Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if err := ctx.Err(); err != nil {
-					return err
+		err := guard(s.path, func() error {
+			return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+				// The Store's own bucket is walked too, for its pages.
+				own := string(name) == metaBucket
+				entries := log[string(name)]
+				c := b.Cursor()
+				for k, v := c.First(); k != nil; k, v = c.Next() {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+					if _, shadowed := entries[string(k)]; shadowed || own {
+						continue // verified below, as the log has it
+					}
+					if _, err := decodeAt(v, string(name), string(k)); err != nil {
+						report(err)
+					}
 				}
-				if _, shadowed := entries[string(k)]; shadowed {
-					continue // verified below, as the log has it
-				}
-				if _, err := decodeAt(v, string(name), string(k)); err != nil {
-					report(err)
-				}
-			}
-			return nil
+				return nil
+			})
 		})
+		if errors.Is(err, store.ErrCorrupt) {
+			// bbolt stopped on a damaged page. Its page check would walk
+			// into the same page on a goroutine of its own, where a fault
+			// cannot be recovered.
+			pages = append(pages, store.CorruptError{Reason: "page damage stopped reading the records: " + err.Error()})
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// Every page the check reads, the walk above has read without
+		// faulting, which makes it safe on bbolt's goroutine.
+		for err := range tx.Check() {
+			pages = append(pages, store.CorruptError{Reason: "page check: " + err.Error()})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -339,10 +366,13 @@ func (s *Store) Verify(ctx context.Context) ([]store.CorruptError, error) {
 	slices.SortFunc(bad, func(a, b store.CorruptError) int {
 		return cmp.Or(strings.Compare(a.Bucket, b.Bucket), strings.Compare(a.Key, b.Key))
 	})
-	return bad, nil
+	return append(pages, bad...), nil
 }
 
-// view runs fn in a read transaction, mapping a closed database to store.ErrClosed.
+// view runs fn in a read transaction, mapping a closed database to
+// store.ErrClosed and a damaged page that makes bbolt panic or fault to an
+// error wrapping store.ErrCorrupt (see guard: fn must do its work on the
+// calling goroutine and call nothing outside this package).
 func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -350,7 +380,9 @@ func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if s.isClosed.Load() {
 		return store.ErrClosed
 	}
-	err := s.db.View(fn)
+	// bbolt's View rolls its transaction back when fn panics, before guard
+	// recovers.
+	err := guard(s.path, func() error { return s.db.View(fn) })
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return store.ErrClosed
 	}

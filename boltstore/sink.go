@@ -37,7 +37,7 @@ const maxRetainedArena = 4 << 20
 // the path without a log. The committer's lookups read the same
 // transaction, which already holds the batch's earlier writes.
 type txSink struct {
-	db   *bolt.DB
+	s    *Store
 	view txView
 	// arena holds the encoded values of one transaction; bbolt requires a
 	// Put value to stay untouched until the commit, so it is reset only
@@ -45,13 +45,15 @@ type txSink struct {
 	arena []byte
 }
 
-func newTxSink(db *bolt.DB) *txSink { return &txSink{db: db, view: newTxView()} }
+func newTxSink(s *Store) *txSink {
+	return &txSink{s: s, view: newTxView()}
+}
 
 func (t *txSink) begin(int) {}
 
 func (t *txSink) file() (*txView, error) {
 	if t.view.tx == nil {
-		tx, err := t.db.Begin(true)
+		tx, err := t.s.db.Begin(true)
 		if err != nil {
 			return nil, err
 		}
@@ -74,14 +76,19 @@ func (t *txSink) add(w *store.Write) error {
 }
 
 func (t *txSink) commit() error {
-	tx := t.view.tx
-	t.view.reset(nil)
-	return tx.Commit()
+	// The transaction stays in the view until Commit returned: if bbolt
+	// panics inside it, end rolls it back, which releases bbolt's writer
+	// lock.
+	err := t.s.file.commit(t.view.tx)
+	if err == nil {
+		t.view.reset(nil)
+	}
+	return err
 }
 
 func (t *txSink) end() {
 	if t.view.tx != nil {
-		_ = t.view.tx.Rollback()
+		_ = t.view.tx.Rollback() // ErrTxClosed after a Commit that failed
 		t.view.reset(nil)
 	}
 	if cap(t.arena) > maxRetainedArena {
@@ -104,6 +111,8 @@ type txView struct {
 	// path's memory.
 	cursors         map[*bolt.Bucket]*bolt.Cursor
 	nameBuf, keyBuf []byte
+	// fill, when not 0, is the FillPercent of every bucket the view uses.
+	fill float64
 }
 
 func newTxView() txView {
@@ -133,6 +142,9 @@ func (v *txView) bucket(name string, create bool) (*bolt.Bucket, error) {
 		}
 	} else {
 		b = v.tx.Bucket(v.nameBuf)
+	}
+	if b != nil && v.fill != 0 {
+		b.FillPercent = v.fill
 	}
 	v.buckets[name] = b
 	return b, nil
@@ -177,21 +189,4 @@ func (v *txView) write(bucket, key string, del bool, value []byte) error {
 		return fmt.Errorf("put bucket %q key %q: %w", bucket, store.QuoteKey(key), err)
 	}
 	return nil
-}
-
-// writeFile puts and deletes records in one write transaction of db, as
-// writes yields them: a checkpoint and the replay of a log at Open share it.
-// Each value must stay untouched until writeFile returned.
-func writeFile(db *bolt.DB, writes func(yield func(bucket, key string, del bool, value []byte) error) error) error {
-	tx, err := db.Begin(true)
-	if err != nil {
-		return err
-	}
-	v := newTxView()
-	v.reset(tx)
-	if err := writes(v.write); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }

@@ -18,6 +18,11 @@ type Stats struct {
 	Conflicts      uint64 // requests rejected with a *store.ConflictError
 	Corrupt        uint64 // requests rejected because a record they replace is damaged
 	CallbackPanics uint64 // done callbacks that panicked
+	// FailedSyncs counts the writes and syncs of the write-ahead log that
+	// failed (appending a frame, erasing one a failed append left,
+	// preallocating); each is also logged. After one, nothing is
+	// acknowledged until the log is repaired on disk.
+	FailedSyncs uint64
 
 	MeanBatchRequests float64 // requests per batch
 	MaxBatchRequests  uint64
@@ -45,7 +50,7 @@ type Stats struct {
 type counters struct {
 	requests, writes, batches, commits atomic.Uint64
 	failedCommits, conflicts, corrupt  atomic.Uint64
-	callbackPanics                     atomic.Uint64
+	callbackPanics, failedSyncs        atomic.Uint64
 	batchRequests, batchWrites         atomic.Uint64
 	maxBatchRequests, maxBatchWrites   atomic.Uint64
 	commitNanos, maxCommitNanos        atomic.Int64
@@ -93,6 +98,7 @@ func (s *Store) Stats() Stats {
 		Conflicts:         c.conflicts.Load(),
 		Corrupt:           c.corrupt.Load(),
 		CallbackPanics:    c.callbackPanics.Load(),
+		FailedSyncs:       c.failedSyncs.Load(),
 		MaxBatchRequests:  c.maxBatchRequests.Load(),
 		MaxBatchWrites:    c.maxBatchWrites.Load(),
 		MaxCommitLatency:  time.Duration(c.maxCommitNanos.Load()),

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,7 +13,6 @@ import (
 	"github.com/livefold/livefold/store"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
 
 // fileMode is the mode of a file Open creates: snapshots are private data.
@@ -53,6 +53,9 @@ type Store struct {
 	// finalCheckpoint is the committer's last checkpoint, written before
 	// stopped is closed.
 	finalCheckpoint error
+	// file commits the write transactions of the file; the committer owns
+	// it.
+	file *fileWriter
 	// logRecords is the number of writes in the log Open found; readOnly is
 	// set by WithReadOnly, and then there is no committer (queue and
 	// stopped are nil). Both are written before Open returns.
@@ -82,27 +85,30 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if cfg.readOnly {
 		return openReadOnly(path, cfg)
 	}
-	db, err := bolt.Open(path, fileMode, &bolt.Options{
+	if err := createFile(cfg.fs, path, cfg); err != nil {
+		return nil, err
+	}
+	db, err := openBolt(cfg.fs, path, &bolt.Options{
 		Timeout:         lockTimeout(cfg.openTimeout),
 		NoSync:          cfg.noSync,
 		NoFreelistSync:  cfg.noFreelistSync,
 		MaxSize:         cfg.maxSize,
 		InitialMmapSize: cfg.initialMmapSize,
 		FreelistType:    bolt.FreelistArrayType,
-	})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("%w: %s (waited %s): %w", ErrLocked, path, cfg.openTimeout, err)
-	}
+	}, cfg.openTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+		return nil, err
 	}
 	s := newStore(db, path, cfg)
 	s.queue = make(chan request, cfg.queueSize)
 	s.stopped = make(chan struct{})
+	s.file = &fileWriter{fs: cfg.fs, path: path, db: db, fault: s.fileFault}
+	if !cfg.noSync {
+		s.file.unsynced = errOpened
+	}
 	// A log left by a store that stopped without Close is replayed whatever
 	// this store's mode: a store without a log would otherwise miss commits
-	// that were acknowledged, and a later store with one would replay them
-	// over newer records.
+	// that were acknowledged.
 	if err := s.openLog(!cfg.noWAL && cfg.maxSize <= 0); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -184,50 +190,100 @@ func (s *Store) Close() error {
 // projection runtime, honour a closed store too.
 func (s *Store) Closed() bool { return s.isClosed.Load() }
 
-// openLog opens the write-ahead log, folds the commits it holds (those of a
-// process that stopped without Close) into the file, and starts it afresh; or,
-// when the store is to run without a log (use false), removes it once
-// folded in.
+// openLog folds the commits a leftover log holds (those of a process that
+// stopped without Close) into the file, and opens the log for this store's
+// commits; or, when the store is to run without a log (use false), removes
+// it once folded in. A log of another file or history, or a damaged one, is
+// refused and left as it is.
 func (s *Store) openLog(use bool) error {
-	if !use {
-		if _, err := os.Stat(walPath(s.path)); errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-	}
-	prealloc := 0
-	if use && !s.cfg.noSync {
-		prealloc = s.cfg.walSize
-	}
-	w, writes, err := openWAL(s.path, s.cfg.noSync, prealloc)
+	fsys := s.cfg.fs
+	fp, found, err := loadFoldPoint(s.db, s.path)
 	if err != nil {
 		return err
 	}
-	s.logRecords = len(writes)
-	if len(writes) > 0 {
-		err := writeFile(s.db, func(yield func(bucket, key string, del bool, value []byte) error) error {
-			for _, wr := range writes {
-				if err := yield(wr.bucket, wr.key, wr.delete, wr.value); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			w.f.Close()
-			return fmt.Errorf("boltstore: replay log %s: %w", w.path, err)
+	if !found {
+		// A file from before fold points, or from bbolt alone: it gets an
+		// identity before any log is written for it.
+		fp = newFoldPoint()
+		if err := s.file.write(nil, &fp); err != nil {
+			return fmt.Errorf("boltstore: %s: record the file's identity: %w", s.path, err)
 		}
-		s.cfg.logger.Info("boltstore: replayed the log of an unclean shutdown", "path", s.path, "writes", len(writes))
 	}
-	if !use {
-		return w.remove()
+	logPath := walPath(s.path)
+	data, err := fsys.readFile(logPath)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("boltstore: read log %s: %w", logPath, err)
 	}
-	if err := w.restart(); err != nil {
-		w.f.Close()
-		return fmt.Errorf("boltstore: %w", err)
+	if exists {
+		sc, err := scanLog(logPath, data, fp, s.cfg.salvage, false)
+		if err != nil {
+			return err
+		}
+		if sc.ignored != "" {
+			s.cfg.logger.Warn("boltstore: ignored a log older than the file", "path", logPath, "why", sc.ignored)
+		}
+		for _, d := range sc.damaged {
+			s.cfg.logger.Error("boltstore: salvaged a damaged log; the commits in the damaged bytes are lost",
+				"path", logPath, "offset", d.Offset, "bytes", d.Size, "writes", len(d.Writes))
+		}
+		if len(sc.writes) > 0 {
+			o := newOverlay()
+			o.replay(sc.writes)
+			folded := foldPoint{fileID: fp.fileID, gen: sc.gen, end: sc.end, last: sc.last}
+			if err := s.file.write(o, &folded); err != nil {
+				return fmt.Errorf("boltstore: replay log %s: %w", logPath, err)
+			}
+			fp = folded
+			s.logRecords = len(sc.writes)
+			s.cfg.logger.Info("boltstore: replayed the log of an unclean shutdown", "path", s.path, "writes", len(sc.writes))
+		}
 	}
-	s.wal = w
-	s.overlay = newOverlay()
+	if use {
+		prealloc := 0
+		if !s.cfg.noSync {
+			prealloc = s.cfg.walSize
+		}
+		w, err := openWAL(fsys, s.path, s.cfg.noSync, prealloc, fp, s.logFault)
+		if err != nil {
+			return err
+		}
+		s.wal, s.overlay = w, newOverlay()
+	} else if exists {
+		// The file records that it folded the log, so a log that comes
+		// back after a power loss is never replayed.
+		if err := fsys.remove(logPath); err != nil {
+			return fmt.Errorf("boltstore: remove log %s: %w", logPath, err)
+		}
+	}
+	if s.cfg.noSync {
+		return nil
+	}
+	// The entries of the file and the log must be durable before anything
+	// is acknowledged: synced at every Open, since an earlier Open that
+	// created them may have failed to.
+	if err := fsys.syncDir(filepath.Dir(s.path)); err != nil {
+		if s.wal != nil {
+			_ = s.wal.f.Close()
+			s.wal = nil
+		}
+		return err
+	}
 	return nil
+}
+
+// fileFault counts and logs a failed commit or sync of the file.
+func (s *Store) fileFault(op string, err error) {
+	s.stats.failedSyncs.Add(1)
+	s.cfg.logger.Error("boltstore: a commit or sync of the file failed; its meta pages are synced again before it is written",
+		"path", s.path, "op", op, "err", err)
+}
+
+// logFault counts and logs a failed write or sync of the log.
+func (s *Store) logFault(op string, err error) {
+	s.stats.failedSyncs.Add(1)
+	s.cfg.logger.Error("boltstore: log write or sync failed; nothing is acknowledged until it is repaired",
+		"path", s.path, "op", op, "err", err)
 }
 
 // closeLog removes the log once the committer's final checkpoint folded it

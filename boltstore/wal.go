@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 
@@ -19,20 +17,36 @@ import (
 // the log and in memory (the overlay) until a checkpoint writes them into
 // the bbolt file in one large transaction and the log starts over.
 //
-// A frame is a header and a payload:
+// A frame is a header, a payload and zeros up to a multiple of 8 bytes:
 //
-//	magic u32 | generation u64 | payload length u32 | CRC-32C u32 of the generation, length and payload
-//	payload: writes, each: delete u8 | bucket length u8 | key length u16 | value length u32 | bucket | key | value
+//	offset  size  field
+//	0       4     magic "LFW2"
+//	4       8     file ID: the fold point's, so a log names its file
+//	12      8     generation: one more than the file's fold point's
+//	20      4     base: the fold point's sum when the generation started
+//	24      4     payload length n
+//	28      4     CRC-32C of bytes [4,28) and the payload
+//	32      n     payload: writes, each: delete u8 | bucket length u8 |
+//	              key length u16 | value length u32 | bucket | key | value
 //
-// all little-endian, where a value is an encoded store.Record. Frames are written
-// back to back from offset 0; after a checkpoint the log is rewritten from
-// offset 0 under a new random generation, so leftovers of older frames stop a
-// replay: recovery reads frames while their magic, CRC and generation hold and
-// stops at the first that does not, which is where a crash tore a frame that
-// was never acknowledged.
+// all little-endian, where a value is an encoded store.Record. A generation's
+// frames are written back to back from offset 0; after a checkpoint the next
+// generation overwrites the log from offset 0, and what is left of older
+// generations after its frames is recognised by their generation and
+// ignored. Nothing is written when a generation starts: the checkpoint's
+// transaction recorded in the file that the old one is folded (foldPoint).
+//
+// Open replays the frames of the current generation in order (logscan.go).
+// A frame that fails its checksum ends the log only when no frame of the
+// generation follows it: that is a tail torn by a crash, never
+// acknowledged. A valid frame after it means damage, and Open refuses.
 const (
-	walMagic      = 0x3157464c // "LFW1" read as little-endian bytes
-	walHeaderSize = 20
+	walMagic = 0x3257464c // "LFW2" read as little-endian bytes
+	// walMagicV1 began the frames of logs written before frames named their
+	// file; Open refuses such a log rather than guess what it belongs to.
+	walMagicV1    = 0x3157464c // "LFW1"
+	walHeaderSize = 32
+	walAlign      = 8
 	walWriteHead  = 8
 	// DefaultWALSize is the log size at which a checkpoint folds the log
 	// into the bbolt file when WithWALSize is not given.
@@ -42,15 +56,22 @@ const (
 // wal is the log file. It is used by the committer goroutine only, and by
 // Open and Close before and after it runs.
 type wal struct {
-	f      *os.File
+	fs     fileSystem
+	f      logFile
 	path   string
 	noSync bool
+	fileID uint64
 	gen    uint64 // generation of the frames written now
+	base   uint32 // their base
 	off    int64  // where the next frame goes
+	last   uint32 // checksum of the frame before off; 0 at offset 0
 	// dirty says a failed append may have left a complete frame at off,
 	// which a crash would replay although its batch was reported failed: it
-	// is overwritten before anything else is appended.
+	// is erased, and the erasure synced, before anything else is appended
+	// or folded.
 	dirty bool
+	// fault counts and logs a failed write or sync of the log.
+	fault func(op string, err error)
 }
 
 // walWrite is one write read back from a frame.
@@ -62,43 +83,30 @@ type walWrite struct {
 
 func walPath(dbPath string) string { return dbPath + "-wal" }
 
-// openWAL opens or creates the log beside the database and returns the writes
-// of its valid frames, in order, for the caller to fold into the database
-// before anything is appended. The file is filled with zeros up to prealloc
-// bytes.
-func openWAL(dbPath string, noSync bool, prealloc int) (*wal, []walWrite, error) {
+// openWAL opens the log beside the file for appending the generation that
+// follows fp, creating it if it does not exist, and fills it with zeros up to
+// prealloc bytes. What an existing log holds was read, and replayed, before.
+// The caller syncs the directory before a frame is acknowledged.
+func openWAL(fsys fileSystem, dbPath string, noSync bool, prealloc int, fp foldPoint, fault func(string, error)) (*wal, error) {
 	path := walPath(dbPath)
-	_, statErr := os.Stat(path)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
+	f, err := fsys.openFile(path, os.O_RDWR|os.O_CREATE)
 	if err != nil {
-		return nil, nil, fmt.Errorf("boltstore: open log %s: %w", path, err)
+		return nil, fmt.Errorf("boltstore: open log %s: %w", path, err)
 	}
-	w := &wal{f: f, path: path, noSync: noSync, gen: rand.Uint64()}
-	if errors.Is(statErr, os.ErrNotExist) && !noSync {
-		// The new file's directory entry must be durable before a frame in
-		// it is acknowledged.
-		if err := syncDir(filepath.Dir(path)); err != nil {
-			f.Close()
-			return nil, nil, err
-		}
-	}
-	data, err := io.ReadAll(f)
+	w := &wal{fs: fsys, f: f, path: path, noSync: noSync, fault: fault}
+	w.folded(fp)
+	size, err := f.size()
 	if err != nil {
 		f.Close()
-		return nil, nil, fmt.Errorf("boltstore: read log %s: %w", path, err)
+		return nil, fmt.Errorf("boltstore: log %s: %w", path, err)
 	}
-	writes, err := parseWAL(data)
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("boltstore: log %s: %w", path, err)
-	}
-	if len(data) < prealloc {
-		if err := w.preallocate(int64(len(data)), int64(prealloc)); err != nil {
+	if size < int64(prealloc) {
+		if err := w.preallocate(size, int64(prealloc)); err != nil {
 			f.Close()
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return w, writes, nil
+	return w, nil
 }
 
 // preallocate writes zeros to the log from `from` up to size and syncs them.
@@ -110,49 +118,37 @@ func (w *wal) preallocate(from, size int64) error {
 	for off := from; off < size; off += int64(len(zeros)) {
 		n := min(int64(len(zeros)), size-off)
 		if _, err := w.f.WriteAt(zeros[:n], off); err != nil {
+			w.fault("preallocate", err)
 			return fmt.Errorf("boltstore: preallocate log %s: %w", w.path, err)
 		}
 	}
-	if err := w.f.Sync(); err != nil {
+	if err := w.sync(); err != nil {
+		w.fault("preallocate", err)
 		return fmt.Errorf("boltstore: preallocate log %s: %w", w.path, err)
 	}
 	return nil
 }
 
-// parseWAL returns the writes of the valid frames at the start of data. A
-// frame whose header or checksum does not hold ends the log; a frame whose
-// checksum holds but whose payload does not parse is corruption this package
-// cannot have written, and an error.
-func parseWAL(data []byte) ([]walWrite, error) {
-	var writes []walWrite
-	var gen uint64
-	for off := 0; len(data)-off >= walHeaderSize; {
-		h := data[off : off+walHeaderSize]
-		if binary.LittleEndian.Uint32(h) != walMagic {
-			break
-		}
-		g := binary.LittleEndian.Uint64(h[4:])
-		n64 := uint64(binary.LittleEndian.Uint32(h[12:]))
-		if off == 0 {
-			gen = g
-		}
-		if g != gen || n64 > uint64(len(data)-off-walHeaderSize) {
-			break
-		}
-		n := int(n64)
-		payload := data[off+walHeaderSize : off+walHeaderSize+n]
-		if frameCRC(h[4:16], payload) != binary.LittleEndian.Uint32(h[16:]) {
-			break
-		}
-		var err error
-		if writes, err = parsePayload(writes, payload); err != nil {
-			return nil, fmt.Errorf("%w: frame at offset %d: %w", store.ErrCorrupt, off, err)
-		}
-		off += walHeaderSize + n
-	}
-	return writes, nil
+// folded starts the generation that follows fp: the file holds everything
+// logged before, so new frames overwrite the log from its start. Nothing is
+// written. A checkpoint folds only a clean log (see clean): a frame that a
+// failed append left valid at the old end would read, after a crash that
+// tore the new generation's first frame, as damage.
+func (w *wal) folded(fp foldPoint) {
+	w.fileID = fp.fileID
+	w.gen = fp.gen + 1
+	w.base = fp.sum()
+	w.off = 0
+	w.last = 0
 }
 
+// foldPoint is what the file records when a checkpoint folds everything
+// logged so far.
+func (w *wal) foldPoint() foldPoint {
+	return foldPoint{fileID: w.fileID, gen: w.gen, end: w.off, last: w.last}
+}
+
+// parsePayload appends the writes of one frame's payload to writes.
 func parsePayload(writes []walWrite, p []byte) ([]walWrite, error) {
 	for len(p) > 0 {
 		if len(p) < walWriteHead {
@@ -189,59 +185,87 @@ func appendWALWrite(frame []byte, w *store.Write, valueLen int) []byte {
 	return append(frame, w.Key...)
 }
 
-func frameCRC(genAndLen, payload []byte) uint32 {
-	c := crc32.Update(0, castagnoli, genAndLen)
+func frameCRC(fields, payload []byte) uint32 {
+	c := crc32.Update(0, castagnoli, fields)
 	return crc32.Update(c, castagnoli, payload)
 }
 
-// newFrame returns an empty frame with room for its header.
-func newFrame(capacity int) []byte {
-	return make([]byte, walHeaderSize, max(capacity, walHeaderSize))
+// newFrame returns an empty frame with room for its header, payload bytes
+// and padding.
+func newFrame(payload int) []byte {
+	return make([]byte, walHeaderSize, walHeaderSize+payload+walAlign)
 }
 
-// append writes frame (built by newFrame and appendWALWrite) at the end of the
-// log and syncs it. On error nothing is acknowledged and the frame will be
-// overwritten.
-func (w *wal) append(frame []byte) error {
-	if w.dirty {
-		if err := w.invalidate(); err != nil {
-			return err
-		}
+// frameSize is the bytes a frame with an n-byte payload takes in the log.
+func frameSize(n int) int64 {
+	return (walHeaderSize + int64(n) + walAlign - 1) &^ (walAlign - 1)
+}
+
+// seal pads frame (built by newFrame and appendWALWrite) to its size in the
+// log and writes its header for the current generation. It returns the
+// frame, which append then writes.
+func (w *wal) seal(frame []byte) []byte {
+	n := len(frame) - walHeaderSize
+	for int64(len(frame)) < frameSize(n) {
+		frame = append(frame, 0)
 	}
 	h := frame[:walHeaderSize]
 	binary.LittleEndian.PutUint32(h, walMagic)
-	binary.LittleEndian.PutUint64(h[4:], w.gen)
-	binary.LittleEndian.PutUint32(h[12:], uint32(len(frame)-walHeaderSize))
-	binary.LittleEndian.PutUint32(h[16:], frameCRC(h[4:16], frame[walHeaderSize:]))
+	binary.LittleEndian.PutUint64(h[4:], w.fileID)
+	binary.LittleEndian.PutUint64(h[12:], w.gen)
+	binary.LittleEndian.PutUint32(h[20:], w.base)
+	binary.LittleEndian.PutUint32(h[24:], uint32(n))
+	binary.LittleEndian.PutUint32(h[28:], frameCRC(h[4:28], frame[walHeaderSize:walHeaderSize+n]))
+	return frame
+}
+
+// append writes a sealed frame at the end of the log and syncs it. On error
+// nothing is acknowledged and the frame will be erased.
+func (w *wal) append(frame []byte) error {
+	if err := w.clean(); err != nil {
+		return err
+	}
 	if _, err := w.f.WriteAt(frame, w.off); err != nil {
-		w.failed()
+		w.failed("append", err)
 		return fmt.Errorf("write log: %w", err)
 	}
 	if err := w.sync(); err != nil {
-		w.failed()
+		w.failed("append", err)
 		return err
 	}
 	w.off += int64(len(frame))
+	w.last = binary.LittleEndian.Uint32(frame[28:])
 	return nil
 }
 
 // failed handles an append that failed after writing part or all of its
-// frame: the frame is erased at once if the disk allows, else before the next
-// append. A crash before either leaves the frame to be replayed, although its
-// batch was reported failed: the window an fsync error leaves in any log.
-func (w *wal) failed() {
+// frame: the frame is erased at once if the disk allows, else before
+// anything else is appended or folded. A crash before either leaves the
+// frame to be replayed, although its batch was reported failed: the window
+// an fsync error leaves in any log. No commit is acknowledged within it.
+func (w *wal) failed(op string, err error) {
+	w.fault(op, err)
 	w.dirty = true
-	_ = w.invalidate()
+	_ = w.clean()
 }
 
-// invalidate overwrites the header at the end of the log, so that a frame a
-// failed append may have left there is never replayed.
-func (w *wal) invalidate() error {
+// clean erases what a failed append may have left at the end of the log,
+// if it may have left anything: it overwrites the header there and syncs.
+// After a failed sync nothing written since the last good one can be
+// trusted, whether on the disk or in the page cache (Linux may drop dirty
+// pages after reporting a failed fsync, and report the next one as
+// successful), so the erasure is written anew each time.
+func (w *wal) clean() error {
+	if !w.dirty {
+		return nil
+	}
 	var zero [walHeaderSize]byte
 	if _, err := w.f.WriteAt(zero[:], w.off); err != nil {
+		w.fault("erase", err)
 		return fmt.Errorf("clear log tail: %w", err)
 	}
 	if err := w.sync(); err != nil {
+		w.fault("erase", err)
 		return err
 	}
 	w.dirty = false
@@ -252,58 +276,25 @@ func (w *wal) sync() error {
 	if w.noSync {
 		return nil
 	}
-	if err := fdatasync(w.f); err != nil {
+	if err := w.f.sync(); err != nil {
 		return fmt.Errorf("sync log: %w", err)
 	}
 	return nil
 }
 
-// restart makes the log empty after its frames were folded into the
-// database: new frames overwrite it from the start under a new generation,
-// which keeps the file's size and so spares each sync a metadata update.
-//
-// The first header is erased, and synced, before any new frame: otherwise a
-// crash that tore the new first frame could leave the old first frame
-// readable, and a replay of it alone would take the keys of the old frames
-// after it back to older values.
-func (w *wal) restart() error {
-	var zero [walHeaderSize]byte
-	if _, err := w.f.WriteAt(zero[:], 0); err != nil {
-		return fmt.Errorf("restart log: %w", err)
-	}
-	if err := w.sync(); err != nil {
-		return fmt.Errorf("restart log: %w", err)
-	}
-	w.off = 0
-	w.dirty = false
-	w.gen = rand.Uint64()
-	return nil
-}
-
-// remove deletes the log after a clean shutdown folded it into the database.
+// remove deletes the log after a clean shutdown folded it into the file. A
+// log that comes back after a power loss (its removal was not durable yet,
+// or the platform cannot make it so) is of a generation the file says is
+// folded, and is never replayed.
 func (w *wal) remove() error {
 	if err := w.f.Close(); err != nil {
 		return fmt.Errorf("boltstore: close log %s: %w", w.path, err)
 	}
-	if err := os.Remove(w.path); err != nil {
+	if err := w.fs.remove(w.path); err != nil {
 		return fmt.Errorf("boltstore: remove log %s: %w", w.path, err)
 	}
 	if w.noSync {
 		return nil
 	}
-	// Durably gone: a log that came back after a power loss would be
-	// replayed over newer records.
-	return syncDir(filepath.Dir(w.path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("boltstore: open directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("boltstore: sync directory %s: %w", dir, err)
-	}
-	return nil
+	return w.fs.syncDir(filepath.Dir(w.path))
 }

@@ -39,7 +39,7 @@ func TestWAL_FailedAppendChangesNothingThenRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	broken.Close()
-	s.wal.f = broken
+	s.wal.f = osFile{broken}
 	err = s.Commit(ctx, []store.Write{put("b", "lost", 1)})
 	if !errors.Is(err, store.ErrCommit) {
 		t.Fatalf("Commit with a failing log = %v; want store.ErrCommit", err)
@@ -61,12 +61,16 @@ func TestWAL_FailedAppendChangesNothingThenRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writes, err := parseWAL(data)
+	fp, _, err := loadFoldPoint(s.db, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scanLog(path+"-wal", data, fp, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, w := range writes {
+	for _, w := range sc.writes {
 		rec, err := DecodeRecord(w.value)
 		if err != nil {
 			t.Fatal(err)

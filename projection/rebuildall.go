@@ -117,6 +117,12 @@ func (r *Runtime[E, S, D]) rebuildAll(ctx context.Context, events iter.Seq[E], c
 	}()
 
 	sh := newShadow(r, bucket, cfg.memory, cfg.batch)
+	// Runs before the removal of the partial generation deferred above.
+	defer func() {
+		if serr := sh.settle(); err == nil {
+			err = serr
+		}
+	}()
 	if err := r.foldSource(ctx, sh, events, prog); err != nil {
 		return err
 	}

@@ -90,6 +90,33 @@ func TestRuntime_RebuildAll_ReplacesEveryKey(t *testing.T) {
 	require.Equal(t, uint64(1), s.rt.Stats().Generation)
 }
 
+// Ensure that a key whose state left memory folds on that state when it
+// comes back, whether its write is queued, submitted but not yet settled, or
+// committed, for memories and batches small and large next to the key space.
+func TestRuntime_RebuildAll_EvictedKeysComeBack(t *testing.T) {
+	for _, tc := range []struct{ keys, rounds, memory, batch int }{
+		{keys: 10, rounds: 6, memory: 1, batch: 1},
+		{keys: 10, rounds: 6, memory: 3, batch: 2},
+		{keys: 7, rounds: 9, memory: 2, batch: 3},
+		{keys: 40, rounds: 5, memory: 5, batch: 4},
+		{keys: 40, rounds: 5, memory: 39, batch: 1},
+	} {
+		t.Run(fmt.Sprintf("keys=%d,memory=%d,batch=%d", tc.keys, tc.memory, tc.batch), func(t *testing.T) {
+			s := newCounterServer(t)
+			ctx := ctxT(t)
+			src := history(tc.keys, tc.rounds)
+			require.NoError(t, s.rt.RebuildAll(ctx, slices.Values(src),
+				projection.WithRebuildMemory(tc.memory), projection.WithRebuildBatch(tc.batch)))
+			requireTotals(t, s.rt, totals(src))
+			for k := range totals(src) {
+				snap, err := s.rt.ReadRequired(ctx, k)
+				require.NoError(t, err)
+				require.Equal(t, uint64(tc.rounds), snap.Version, "key %s", k)
+			}
+		})
+	}
+}
+
 // Ensure that events applied while RebuildAll runs are folded into the new
 // generation after the source's, so that no event is lost: each key ends at
 // the fold of its source events and of its events applied meanwhile.

@@ -23,10 +23,18 @@ type shadow[E, S, D any] struct {
 	lru shadowEntry[S] // sentinel of a circular list, most recent first
 
 	// pending holds the writes of states that left memory, not yet
-	// committed; pendingAt indexes their entries by key, so that a key
+	// submitted; pendingAt indexes their entries by key, so that a key
 	// coming back before they are committed reads them, not the store.
 	pending   []store.Write
 	pendingAt map[string]*shadowEntry[S]
+	// inflight is the one request submitted and not yet known committed,
+	// with inflightAt, its pendingAt; done reports its outcome and is nil
+	// when nothing is in flight. Folding goes on while the store commits
+	// it, and waits only to submit the next: a rebuild that waited for
+	// every commit idled for each one and for every checkpoint behind it.
+	inflight   []store.Write
+	inflightAt map[string]*shadowEntry[S]
+	done       chan error
 
 	events, keys uint64 // folded so far; keys counts keys first seen
 }
@@ -44,8 +52,9 @@ type shadowEntry[S any] struct {
 func newShadow[E, S, D any](r *Runtime[E, S, D], bucket string, max, batch int) *shadow[E, S, D] {
 	sh := &shadow[E, S, D]{
 		r: r, bucket: bucket, max: max, batch: batch,
-		m:         make(map[string]*shadowEntry[S]),
-		pendingAt: make(map[string]*shadowEntry[S]),
+		m:          make(map[string]*shadowEntry[S]),
+		pendingAt:  make(map[string]*shadowEntry[S]),
+		inflightAt: make(map[string]*shadowEntry[S]),
 	}
 	sh.lru.next, sh.lru.prev = &sh.lru, &sh.lru
 	return sh
@@ -115,6 +124,9 @@ func (sh *shadow[E, S, D]) get(ctx context.Context, key string) (*shadowEntry[S]
 	// and the store does not hold its state until they are committed.
 	e := sh.pendingAt[key]
 	if e == nil {
+		e = sh.inflightAt[key]
+	}
+	if e == nil {
 		rec, err := sh.r.load(ctx, sh.bucket, key)
 		if err != nil {
 			return nil, err
@@ -176,8 +188,12 @@ func (sh *shadow[E, S, D]) write(e *shadowEntry[S]) (store.Write, error) {
 	return w, nil
 }
 
-// commitPending commits the queued writes as one request and waits for it.
+// commitPending submits the queued writes as one request, once the request
+// before it is committed; it does not wait for this one (settle does).
 func (sh *shadow[E, S, D]) commitPending(ctx context.Context) error {
+	if err := sh.settle(); err != nil {
+		return err
+	}
 	if len(sh.pending) == 0 {
 		return nil
 	}
@@ -199,16 +215,39 @@ func (sh *shadow[E, S, D]) commitPending(ctx context.Context) error {
 			sh.pending = kept
 		}
 	}
-	if err := sh.r.commit(ctx, sh.pending); err != nil {
+	done := make(chan error, 1)
+	if err := sh.r.store.Submit(ctx, sh.pending, func(err error) { done <- err }); err != nil {
 		return sh.r.storeErr("", fmt.Errorf("writing the new generation: %w", err))
 	}
-	clear(sh.pending)
-	sh.pending = sh.pending[:0]
-	clear(sh.pendingAt)
+	// The store owns the submitted slice until done; the next writes
+	// queue in the slice of the request before, which is committed.
+	sh.done = done
+	sh.pending, sh.inflight = sh.inflight, sh.pending
+	sh.pendingAt, sh.inflightAt = sh.inflightAt, sh.pendingAt
 	return nil
 }
 
-// flush writes every changed state still in memory and waits for it.
+// settle waits for the request in flight, if any, and returns its error.
+// Once submitted it waits even if ctx ends, as the writes may become
+// durable; RebuildAll settles before it removes a partial generation, so
+// that no write of it lands after the removal.
+func (sh *shadow[E, S, D]) settle() error {
+	if sh.done == nil {
+		return nil
+	}
+	err := <-sh.done
+	sh.done = nil
+	clear(sh.inflight)
+	sh.inflight = sh.inflight[:0]
+	clear(sh.inflightAt)
+	if err != nil {
+		return sh.r.storeErr("", fmt.Errorf("writing the new generation: %w", err))
+	}
+	return nil
+}
+
+// flush writes every changed state still in memory and waits until every
+// write is committed.
 func (sh *shadow[E, S, D]) flush(ctx context.Context) error {
 	for e := sh.lru.next; e != &sh.lru; e = e.next {
 		if !e.dirty {
@@ -226,5 +265,8 @@ func (sh *shadow[E, S, D]) flush(ctx context.Context) error {
 			}
 		}
 	}
-	return sh.commitPending(ctx)
+	if err := sh.commitPending(ctx); err != nil {
+		return err
+	}
+	return sh.settle()
 }

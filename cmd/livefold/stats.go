@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -85,14 +86,16 @@ type bucketStats struct {
 }
 
 // readBucketStats returns the statistics of every bucket of tx in name
-// order. Top-level keys that are not buckets are left out.
+// order. Top-level keys that are not buckets are left out, and so are
+// buckets whose names are not valid UTF-8: no projection can have such a
+// name, and boltstore keeps its own records under one.
 func readBucketStats(ctx context.Context, tx *bolt.Tx) ([]bucketStats, error) {
 	var out []bucketStats
 	err := tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if b != nil {
+		if b != nil && utf8.Valid(name) {
 			out = append(out, bucketStats{name: string(name), stats: b.Stats()})
 		}
 		return nil

@@ -110,8 +110,9 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	err = scanRecordsSafely(ctx, st, &checked, &scan, func(total int64) {
 		p = startProgress(show, prog.set, e.stderr, "verify", total, false, checked.Load)
 	})
-	if errors.Is(err, errDamaged) {
-		// The pages are damaged: report what was found up to there.
+	if errors.Is(err, errDamaged) || errors.Is(err, store.ErrCorrupt) {
+		// The pages are damaged (boltstore reports a damaged page as
+		// ErrCorrupt): report what was found up to there.
 		rep.PageErrors = append(rep.PageErrors, fmt.Sprintf("reading records stopped after %d: %s",
 			checked.Load(), strings.TrimPrefix(err.Error(), errDamaged.Error()+": ")))
 		err = nil
