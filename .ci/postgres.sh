@@ -10,7 +10,10 @@
 # script is interrupted. The exit status is COMMAND's. Run as root, the
 # cluster runs as the postgres user the package creates, since PostgreSQL
 # refuses to run as root. The cluster trades durability for speed (fsync
-# off): it holds test data only.
+# off): it holds test data only. With LIVEFOLD_PG_DURABLE=1 it keeps
+# PostgreSQL's durable defaults instead, for benchmarks:
+#
+#   LIVEFOLD_PG_DURABLE=1 .ci/postgres.sh sh -c 'cd bench && go run . -only postgres'
 #
 # From pgstore/, its tests with the race detector:
 #
@@ -65,8 +68,12 @@ trap 'exit 130' INT TERM
   cd "$dir"
   as_owner "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C -N >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; exit 1; }
+  speed="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  if [ "${LIVEFOLD_PG_DURABLE:-}" = 1 ]; then
+    speed=""
+  fi
   as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o \
-    "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    "-c listen_addresses='' -c unix_socket_directories='$dir' $speed -c max_connections=200" \
     >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 )
 

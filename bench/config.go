@@ -13,7 +13,7 @@ import (
 // allGroups returns the workload groups in the order they run; -only
 // selects some.
 func allGroups() []string {
-	return []string{"apply", "hotkey", "manykeys", "bigstate", "batch", "read", "rebuild", "rebuildall", "memory", "fanout", "idle"}
+	return []string{"apply", "hotkey", "manykeys", "bigstate", "batch", "read", "rebuild", "rebuildall", "memory", "fanout", "idle", "postgres"}
 }
 
 // config is what the flags ask for.

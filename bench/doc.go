@@ -1,7 +1,8 @@
 // Command bench measures livefold against its peers in one run and prints a
 // markdown table with the ratio of every figure to the original runtime's
-// algorithm (ferro_projection's) on SQLite (WAL, synchronous=FULL), the
-// target it is held to, and whether it met it.
+// algorithm (ferro_projection's) on SQLite (WAL, synchronous=FULL), or on
+// PostgreSQL for the postgres cells, the target it is held to, and whether
+// it met it.
 //
 // Run it from this directory, which is its own module so that library users
 // never download SQLite or the peer bus:
@@ -29,6 +30,20 @@
 //     still durable; run only when -systems names it.
 //   - livefold-pubsub and cskr-pubsub (github.com/cskr/pubsub/v2) in the
 //     fan-out and idle-subscription workloads.
+//   - pg-naive and pgstore, in the postgres cells only, on the database
+//     LIVEFOLD_PG_URL names (the cells are skipped, and the report says so,
+//     when it is not set): pg-naive is the original runtime's algorithm on
+//     PostgreSQL, per event BEGIN, SELECT the row, fold, UPSERT, COMMIT on a
+//     pool of 10 connections, with the state in jsonb and the same per-key
+//     mutex; pgstore is projection.Runtime over livefold/pgstore on a pool
+//     of the same size, with a bus. Each cell has a table of its own,
+//     dropped when the cell ends.
+//
+// To run the postgres cells on a throw-away cluster, from the repository's
+// root (LIVEFOLD_PG_DURABLE=1 keeps the server's durable defaults, which
+// the CI's test cluster turns off for speed):
+//
+//	LIVEFOLD_PG_DURABLE=1 .ci/postgres.sh sh -c 'cd bench && go run . -only postgres'
 //
 // # Rebuilding every key
 //

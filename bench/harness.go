@@ -19,6 +19,7 @@ type harness struct {
 	progress io.Writer
 	rows     []row
 	failures []string
+	notes    []string      // lines the report prints under the table
 	files    int           // databases created so far, to name the next
 	fsync    time.Duration // median latency of a 4 KiB write and fsync in dir
 	busWait  time.Duration // how long fan-out subscribers may lag the last publish
@@ -54,6 +55,7 @@ func (h *harness) run(ctx context.Context) {
 		"memory":     h.memory,
 		"fanout":     h.fanout,
 		"idle":       h.idle,
+		"postgres":   h.postgres,
 	}
 	for _, g := range allGroups() {
 		if !h.cfg.runs(g) || ctx.Err() != nil {
@@ -82,11 +84,16 @@ func (h *harness) newPath(system string) string {
 	return filepath.Join(h.dir, fmt.Sprintf("%03d-%s.db", h.files, system))
 }
 
-// removeDB deletes a database's files once a cell is done with it, so that
-// a full run does not fill the disk.
+// removeDB deletes a database's files, or its table on a server, once a
+// cell is done with it, so that a full run does not fill the disk.
 func (h *harness) removeDB(k systemKind, path string) {
 	for _, f := range k.files(path) {
 		_ = os.Remove(f)
+	}
+	if k.remove != nil {
+		if err := k.remove(path); err != nil {
+			fmt.Fprintf(h.progress, "  removing %s: %v\n", path, err)
+		}
 	}
 }
 
@@ -100,6 +107,12 @@ func (h *harness) fail(workload, system string, err error) {
 	msg := fmt.Sprintf("%s / %s: %v", workload, system, err)
 	h.failures = append(h.failures, msg)
 	fmt.Fprintln(h.progress, "  CHECK FAILED:", msg)
+}
+
+// note adds a line to the report, under the table.
+func (h *harness) note(line string) {
+	h.notes = append(h.notes, line)
+	fmt.Fprintln(h.progress, " ", line)
 }
 
 func (h *harness) section(name string) {

@@ -88,6 +88,9 @@ func report(w io.Writer, cfg config, args []string, h *harness, took time.Durati
 		"bbolt syncs twice per commit (pages, then meta page), SQLite in WAL mode once.\n\n", h.fsync.Round(time.Microsecond))
 	writeTable(w, h.rows)
 	fmt.Fprintln(w)
+	for _, n := range h.notes {
+		fmt.Fprintf(w, "%s  \n", n)
+	}
 	if len(h.failures) == 0 {
 		fmt.Fprintf(w, "Checks: all passed (%d figures).  \n", len(h.rows))
 	} else {

@@ -12,6 +12,7 @@ type row struct {
 	group    string  // workload group, as -only names it
 	workload string  // the cell, e.g. "apply p=64 keys=10000"; rows of one cell are compared
 	system   string  // a systemKind name, or the bus's name
+	base     string  // the system the row is compared to; "" for baseline
 	value    float64 // the figure
 	unit     string  // e.g. "ev/s"
 	cpu      float64 // cores busy on average during the cell; 0 when not measured
@@ -57,9 +58,14 @@ func findRow(rows []row, workload, system string) *row {
 	return nil
 }
 
-// ratio returns r's value over the baseline's of the same workload.
+// ratio returns r's value over its base's (by default the baseline's) of
+// the same workload.
 func ratio(rows []row, r row) (float64, bool) {
-	b := findRow(rows, r.workload, baseline)
+	base := r.base
+	if base == "" {
+		base = baseline
+	}
+	b := findRow(rows, r.workload, base)
 	if b == nil || b.value == 0 || b.unit != r.unit {
 		return 0, false
 	}
@@ -68,12 +74,15 @@ func ratio(rows []row, r row) (float64, bool) {
 
 // writeTable prints rows as one markdown table.
 func writeTable(w io.Writer, rows []row) {
-	fmt.Fprintln(w, "| workload | system | result | vs sqlite-full | cpu (cores) | target | status | measured limits |")
+	fmt.Fprintln(w, "| workload | system | result | vs baseline | cpu (cores) | target | status | measured limits |")
 	fmt.Fprintln(w, "|---|---|--:|--:|--:|---|---|---|")
 	for _, r := range rows {
 		rat := "—"
 		if v, ok := ratio(rows, r); ok {
 			rat = fmt.Sprintf("%.2fx", v)
+			if r.base != "" {
+				rat += " " + r.base
+			}
 		}
 		cpu := "—"
 		if r.cpu > 0 {

@@ -44,13 +44,17 @@ type systemKind struct {
 	// files lists the files that make up a database at path, for its size.
 	files func(path string) []string
 	open  func(path string, o openOptions) (system, error)
+	// remove, if set, deletes what files does not list (a table on a
+	// server).
+	remove func(path string) error
 	// optional systems run only when -systems names them.
 	optional bool
 	// rebuildsAll: the system implements rebuildAll.
 	rebuildsAll bool
 }
 
-// baseline is the system every ratio is computed against.
+// baseline is the system ratios are computed against, unless a row names
+// another (the postgres cells compare with pgBaseline).
 const baseline = "sqlite-full"
 
 func systemKinds() []systemKind {
@@ -73,9 +77,11 @@ func systemKinds() []systemKind {
 	}
 }
 
+// systemNames lists every system -systems accepts: those of systemKinds,
+// which every group but postgres runs, and those of the postgres cells.
 func systemNames() []string {
 	var out []string
-	for _, k := range systemKinds() {
+	for _, k := range append(systemKinds(), pgKinds("")...) {
 		out = append(out, k.name)
 	}
 	return out

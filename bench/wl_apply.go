@@ -18,6 +18,8 @@ type applySpec struct {
 	// checkAll reads every key of the key space in the check, also those no
 	// event reached; otherwise only keys that got events are read.
 	checkAll bool
+	// base is the system the rows are compared to; "" for baseline.
+	base string
 }
 
 func (h *harness) applySweep(ctx context.Context) {
@@ -102,7 +104,7 @@ func (h *harness) applyCell(ctx context.Context, k systemKind, s applySpec) {
 	if firstErr != nil {
 		h.fail(s.workload, k.name, fmt.Errorf("apply: %w", firstErr))
 	}
-	h.record(row{group: s.group, workload: s.workload, system: k.name,
+	h.record(row{group: s.group, workload: s.workload, system: k.name, base: s.base,
 		value: float64(events.Load()) / elapsed.Seconds(), unit: "ev/s", cpu: cores, allocs: -1, note: note})
 
 	if err := h.checkKeys(ctx, sys, t, s.checkAll); err != nil {

@@ -178,7 +178,10 @@
 // fails with store.ErrCommit with its batch. The store prepares its
 // statements (pgx's default): behind a pooler in transaction mode, such as
 // PgBouncer before 1.21, set default_query_exec_mode=exec in the
-// connection string.
+// connection string. Changes listens on a connection of its own for as long
+// as it runs, which a pooler in transaction mode does not keep: give such a
+// deployment a connection string that reaches the server, or a pooler in
+// session mode.
 //
 // # Testing
 //

@@ -363,7 +363,12 @@ func (r *Runtime[E, S, D]) forget(key string) {
 	if e := sh.m[key]; e != nil {
 		e.foreign = true
 		sh.evictIfIdleLocked(e)
+		return
 	}
+	// A read may be loading the key, and may have read it before the other
+	// runtime's commit: counted as an eviction, this makes it load again
+	// rather than cache what it read (see readCommitted).
+	sh.evictions++
 }
 
 // ApplyBatch folds events in one transaction: all of them become durable or

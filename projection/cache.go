@@ -28,7 +28,7 @@ type shard[S, D any] struct {
 	mu        sync.Mutex
 	m         map[string]*entry[S, D]
 	lru       entry[S, D] // sentinel of a circular list, most recent first
-	evictions uint64      // bumped by every eviction; see readCommitted
+	evictions uint64      // bumped by every eviction and by news of other runtimes' commits; see readCommitted
 	hits      uint64      // lookups served from m
 	misses    uint64      // lookups that had to load from the store
 	capacity  int
@@ -106,6 +106,18 @@ func newCache[S, D any](capacity int) *cache[S, D] {
 		sh.capacity = per
 	}
 	return c
+}
+
+// invalidateLoads makes every read that is loading a key into c load it
+// again (see readCommitted) rather than cache what it read, which may be
+// older than commits the runtime has just learnt it missed.
+func (c *cache[S, D]) invalidateLoads() {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		sh.evictions++
+		sh.mu.Unlock()
+	}
 }
 
 func (c *cache[S, D]) shardOf(key string) *shard[S, D] {

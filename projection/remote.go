@@ -56,6 +56,7 @@ func (r *Runtime[E, S, D]) remoteChange(key string) {
 func (r *Runtime[E, S, D]) resyncEverything() {
 	g := r.current()
 	r.gen.Store(&generation[S, D]{n: g.n, bucket: g.bucket, cache: newCache[S, D](r.cfg.cacheSize)})
+	g.cache.invalidateLoads()
 	if r.pub == nil {
 		return
 	}
