@@ -1,7 +1,9 @@
 // Command dashboard serves one web page that shows a warehouse's stock live:
 // the page follows the projection's Server-Sent Events stream and its buttons
 // POST movements that the server dispatches to the runtime, so every open
-// page updates without a reload.
+// page updates without a reload. The page and its server are package
+// stockdash; this command keeps the stock in a bbolt file (pgstore's
+// examples/dashboard serves the same page from PostgreSQL).
 //
 //	go run ./examples/dashboard -addr 127.0.0.1:8080 -db /tmp/stock.db
 //
@@ -20,12 +22,13 @@ import (
 	"io"
 	"log"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
+
+	"github.com/livefold/livefold/boltstore"
+	"github.com/livefold/livefold/examples/dashboard/stockdash"
 )
 
 func main() {
@@ -51,54 +54,32 @@ func listenAndServe(ctx context.Context, addr, db string, logw io.Writer) error 
 		defer os.RemoveAll(dir)
 		db = filepath.Join(dir, "dashboard.db")
 	}
-	s, err := newServer(db)
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return errors.Join(err, s.Close())
+		return err
 	}
-	// expvar's names are global to the process, so only main publishes:
-	// the tests create many servers.
-	expvar.Publish("livefold.stock", s.stock.Var())
-	expvar.Publish("livefold.store", s.store.Var())
-	return serve(ctx, ln, s, logw)
+	return serve(ctx, ln, db, logw, true)
 }
 
-// serve serves the dashboard s on ln until ctx ends, then shuts down: it
-// stops accepting, ends the event streams, waits for the other requests (at
-// most 5s) and closes s. It closes ln.
-func serve(ctx context.Context, ln net.Listener, s *server, logw io.Writer) (err error) {
-	defer func() { err = errors.Join(err, s.Close()) }()
-
-	// Shutdown waits for active requests, and an event stream stays active
-	// until its request's context ends: requests derive from base, which
-	// Shutdown cancels first thing.
-	base, cancelBase := context.WithCancel(context.Background())
-	defer cancelBase()
-	hs := &http.Server{
-		Handler:           s,
-		BaseContext:       func(net.Listener) context.Context { return base },
-		ReadHeaderTimeout: 10 * time.Second,
+// serve opens the store at db and serves the dashboard on ln until ctx
+// ends; then it shuts the server down and closes the store. It closes ln.
+// With publish, it publishes the runtime's and the store's counters through
+// expvar, whose names are global to the process: only main does, since the
+// tests serve many times.
+func serve(ctx context.Context, ln net.Listener, db string, logw io.Writer, publish bool) (err error) {
+	store, err := boltstore.Open(db)
+	if err != nil {
+		return errors.Join(err, ln.Close())
 	}
-	hs.RegisterOnShutdown(cancelBase)
-
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	fmt.Fprintf(logw, "dashboard: serving http://%s/ with store %s\n", ln.Addr(), s.store.Path())
-
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
+	defer func() { err = errors.Join(err, store.Close()) }()
+	s, err := stockdash.New(store)
+	if err != nil {
+		return errors.Join(err, ln.Close())
 	}
-	fmt.Fprintln(logw, "dashboard: shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err = hs.Shutdown(sctx)
-	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
+	if publish {
+		expvar.Publish("livefold.stock", s.Runtime().Var())
+		expvar.Publish("livefold.store", store.Var())
 	}
-	return err
+	fmt.Fprintf(logw, "dashboard: serving http://%s/ with store %s\n", ln.Addr(), store.Path())
+	return stockdash.Serve(ctx, ln, s, logw)
 }

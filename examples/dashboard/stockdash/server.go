@@ -1,4 +1,4 @@
-package main
+package stockdash
 
 import (
 	_ "embed"
@@ -11,9 +11,9 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/livefold/livefold/boltstore"
 	"github.com/livefold/livefold/projection"
 	"github.com/livefold/livefold/pubsub"
+	"github.com/livefold/livefold/store"
 )
 
 // indexHTML is the whole front end: plain HTML and JavaScript, no build
@@ -24,68 +24,39 @@ var indexHTML string
 
 // Limits on what a POST may carry.
 const (
-	maxFormBytes = 4 << 10
-	maxSKULen    = 64
-	maxQty       = 1_000_000
+	// MaxFormBytes is the largest body a POST of a movement may have.
+	MaxFormBytes = 4 << 10
+	// MaxSKULen is the longest SKU, in bytes, a movement may name.
+	MaxSKULen = 64
+	// MaxQty is the largest number of units one movement may move, either
+	// way.
+	MaxQty = 1_000_000
 )
 
-// server is the dashboard's back end: it owns the store, the bus and the
-// stock runtime, and serves
-//
-//	GET  /                      the page
-//	GET  /stock/{key}           a warehouse's snapshot as JSON
-//	GET  /stock/{key}/events    the warehouse's live updates (Server-Sent Events)
-//	POST /stock/{key}/moves     a movement (form fields sku and qty)
-//	GET  /debug/vars            the process's expvar variables
-//
-// Close ends every event stream and closes the store.
-type server struct {
-	store *boltstore.Store
+// Server is the dashboard's back end: it owns a bus and the stock runtime
+// over the store given to New, and serves the routes listed in the package
+// documentation. It is safe for concurrent use, as an http.Handler must be.
+type Server struct {
 	bus   *pubsub.Bus
 	d     *projection.Dispatcher
 	stock *projection.Runtime[StockMoved, Stock, Change]
 	mux   *http.ServeMux
 }
 
-// option configures newServer.
-type option func(*serverConfig)
-
-type serverConfig struct {
-	heartbeat time.Duration
-	retry     time.Duration
-	storeOpts []boltstore.Option
-}
-
-// withHeartbeat sets how often an idle event stream sends a comment.
-func withHeartbeat(d time.Duration) option {
-	return func(c *serverConfig) { c.heartbeat = d }
-}
-
-// withRetry sets how long a browser waits before it reconnects a dropped
-// event stream.
-func withRetry(d time.Duration) option {
-	return func(c *serverConfig) { c.retry = d }
-}
-
-// withStoreOptions passes options to boltstore.Open.
-func withStoreOptions(opts ...boltstore.Option) option {
-	return func(c *serverConfig) { c.storeOpts = append(c.storeOpts, opts...) }
-}
-
-// newServer opens (or creates) the store at path and returns the server.
-// The caller must Close it.
-func newServer(path string, opts ...option) (*server, error) {
-	cfg := serverConfig{heartbeat: 15 * time.Second, retry: projection.DefaultSSERetry}
+// New returns a Server that keeps the stock in st, which it does not own:
+// the caller must Close the Server, then st. With a store whose other
+// handles commit too (pgstore, in other processes), the runtime follows
+// their commits, and the pages open on this Server show them.
+func New(st store.Store, opts ...Option) (*Server, error) {
+	cfg := config{heartbeat: 15 * time.Second, retry: projection.DefaultSSERetry}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	store, err := boltstore.Open(path, cfg.storeOpts...)
-	if err != nil {
+	s := &Server{bus: pubsub.New(), d: projection.NewDispatcher(), mux: http.NewServeMux()}
+	var err error
+	if s.stock, err = projection.New(st, s.bus, warehouseStock{}); err != nil {
+		s.bus.Close()
 		return nil, err
-	}
-	s := &server{store: store, bus: pubsub.New(), d: projection.NewDispatcher(), mux: http.NewServeMux()}
-	if s.stock, err = projection.New(store, s.bus, warehouseStock{}); err != nil {
-		return nil, errors.Join(err, s.Close())
 	}
 	// Handlers dispatch events without knowing which projections fold them;
 	// more runtimes registered here would see every movement too.
@@ -101,33 +72,43 @@ func newServer(path string, opts ...option) (*server, error) {
 	return s, nil
 }
 
-// ServeHTTP serves the routes listed on server.
-func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP serves the routes listed in the package documentation.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Close ends every event stream (their subscriptions end with the bus), then
-// commits what was accepted and closes the store. Requests served after it
-// fail; call it once the HTTP server is shut down.
-func (s *server) Close() error {
+// Runtime returns the runtime that folds the stock, for callers that apply
+// or read outside HTTP (a program's own producers, tests, metrics). It is
+// closed with the Server.
+func (s *Server) Runtime() *projection.Runtime[StockMoved, Stock, Change] { return s.stock }
+
+// Dispatcher returns the dispatcher the movements POSTed go through, with
+// every runtime of the Server registered.
+func (s *Server) Dispatcher() *projection.Dispatcher { return s.d }
+
+// Close ends every event stream and stops the runtime, once the applies in
+// flight have committed; requests served after it fail. It does not close
+// the store. Call it once the HTTP server is shut down; it is idempotent.
+func (s *Server) Close() {
+	s.stock.Close()
 	s.bus.Close()
-	return s.store.Close()
 }
 
-func (s *server) servePage(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) servePage(w http.ResponseWriter, _ *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	fmt.Fprint(w, indexHTML)
 }
 
-// snapshotJSON is the body of GET /stock/{key}.
-type snapshotJSON struct {
+// Snapshot is the body of GET /stock/{key}: a warehouse's state at a
+// version.
+type Snapshot struct {
 	Key       string    `json:"key"`
 	Version   uint64    `json:"version"`
 	UpdatedAt time.Time `json:"updatedAt"`
 	State     Stock     `json:"state"`
 }
 
-func (s *server) serveSnapshot(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	snap, ok, err := s.stock.Read(r.Context(), key)
 	switch {
@@ -142,14 +123,14 @@ func (s *server) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(snapshotJSON{Key: key, Version: snap.Version, UpdatedAt: snap.UpdatedAt, State: snap.State})
+	json.NewEncoder(w).Encode(Snapshot{Key: key, Version: snap.Version, UpdatedAt: snap.UpdatedAt, State: snap.State})
 }
 
 // serveMove dispatches one movement and answers 204 once every projection
 // has made it durable. The page learns the new state from its event stream,
 // like every other viewer, not from this response.
-func (s *server) serveMove(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+func (s *Server) serveMove(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "cannot read form: "+err.Error(), http.StatusBadRequest)
 		return
@@ -172,8 +153,8 @@ func parseMove(warehouse, sku, qty string) (StockMoved, error) {
 	if err := projection.ValidKey(warehouse); err != nil {
 		return StockMoved{}, fmt.Errorf("invalid warehouse %q: %w", warehouse, err)
 	}
-	if sku == "" || len(sku) > maxSKULen {
-		return StockMoved{}, fmt.Errorf("sku must be 1 to %d bytes", maxSKULen)
+	if sku == "" || len(sku) > MaxSKULen {
+		return StockMoved{}, fmt.Errorf("sku must be 1 to %d bytes", MaxSKULen)
 	}
 	for _, c := range sku {
 		if !unicode.IsPrint(c) {
@@ -181,8 +162,8 @@ func parseMove(warehouse, sku, qty string) (StockMoved, error) {
 		}
 	}
 	n, err := strconv.Atoi(qty)
-	if err != nil || n == 0 || n < -maxQty || n > maxQty {
-		return StockMoved{}, fmt.Errorf("qty %q must be a non-zero integer between %d and %d", qty, -maxQty, maxQty)
+	if err != nil || n == 0 || n < -MaxQty || n > MaxQty {
+		return StockMoved{}, fmt.Errorf("qty %q must be a non-zero integer between %d and %d", qty, -MaxQty, MaxQty)
 	}
 	return StockMoved{Warehouse: warehouse, SKU: sku, Qty: n}, nil
 }
