@@ -1,6 +1,9 @@
 package stockdash
 
-import "time"
+import (
+	"log/slog"
+	"time"
+)
 
 // Option configures New.
 type Option func(*config)
@@ -8,6 +11,7 @@ type Option func(*config)
 type config struct {
 	heartbeat time.Duration
 	retry     time.Duration
+	logger    *slog.Logger
 }
 
 // WithHeartbeat sets how often an idle event stream sends a comment
@@ -20,4 +24,10 @@ func WithHeartbeat(d time.Duration) Option {
 // event stream (default projection.DefaultSSERetry).
 func WithRetry(d time.Duration) Option {
 	return func(c *config) { c.retry = d }
+}
+
+// WithLogger sets where the runtime logs the faults it handles on its own,
+// such as a lost feed of other processes' commits (default: nowhere).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
 }

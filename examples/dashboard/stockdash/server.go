@@ -53,8 +53,12 @@ func New(st store.Store, opts ...Option) (*Server, error) {
 		o(&cfg)
 	}
 	s := &Server{bus: pubsub.New(), d: projection.NewDispatcher(), mux: http.NewServeMux()}
+	var ropts []projection.Option
+	if cfg.logger != nil {
+		ropts = append(ropts, projection.WithLogger(cfg.logger))
+	}
 	var err error
-	if s.stock, err = projection.New(st, s.bus, warehouseStock{}); err != nil {
+	if s.stock, err = projection.New(st, s.bus, warehouseStock{}, ropts...); err != nil {
 		s.bus.Close()
 		return nil, err
 	}
