@@ -186,11 +186,12 @@
 // # Testing
 //
 // The tests need a database of PostgreSQL 14 or later, on which they may
-// create tables and end server processes, named by LIVEFOLD_PG_URL; without
-// it they are skipped, except when CI=true, where they fail. .ci/postgres.sh at the
-// root of the repository runs a command against a throw-away cluster it
-// starts and stops (installing Debian's postgresql package if needed). From
-// this directory:
+// create tables and end server processes, named by LIVEFOLD_PG_URL, and the
+// test of examples/dashboard needs Chromium at /usr/bin/chromium; without
+// them they are skipped, except when CI=true, where they fail.
+// .ci/postgres.sh at the root of the repository runs a command against a
+// throw-away cluster it starts and stops (installing Debian's postgresql
+// package if needed). From this directory:
 //
 //	../.ci/postgres.sh go test -race -count=1 ./...
 package pgstore
