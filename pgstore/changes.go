@@ -18,7 +18,9 @@ import (
 // takes out of its pool when the first call starts, keeps listening on
 // the table's channel while any call runs, and closes when the last one
 // ends or the Store closes. The feed may begin a moment after Changes was
-// called, once that connection listens. When the connection is lost (or
+// called, once that connection listens; a call that began before it
+// listened yields a Reset first, since changes committed in that moment
+// are not announced. When the connection is lost (or
 // cannot be made, or a silent connection does not answer a check within a
 // while), the Store connects again, with growing pauses, for as long as
 // any call runs, and once it listens again each call yields a Change with

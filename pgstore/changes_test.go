@@ -241,6 +241,19 @@ func TestStore_Changes_SlowReaderGetsReset(t *testing.T) {
 	}
 }
 
+// Ensure that a Changes call that began before the store listened yields a
+// Reset first, since a commit made before the LISTEN is never announced, and
+// then the commits made after it.
+func TestStore_Changes_FirstListenYieldsReset(t *testing.T) {
+	s, other := pair(t)
+	feed := follow(t, s)
+	expectChanges(t, feed, store.Change{Reset: true})
+	awaitListening(t, feed, other)
+	r := rec(1, 1, "x")
+	commit(t, other, create("b", "k", r))
+	expectChanges(t, feed, store.Change{Bucket: "b", Key: "k", Lineage: r.Lineage, Version: 1})
+}
+
 // Ensure that when the connection a store listens on is lost (its server
 // process terminated), Changes yields a Reset once it listens again, and
 // then the commits made after it, with none of the walk's values lost.

@@ -157,8 +157,9 @@
 // listens on one connection per Store and yields the writes of the other
 // Stores of the table, in this process or any other, which is how a
 // projection runtime tells its subscribers of other processes' commits.
-// After a lost connection it connects again and yields a Reset, as
-// store.Change describes.
+// It yields a Reset once it listens, to the calls that began before, and
+// again after a lost connection, once it listens again, as store.Change
+// describes.
 //
 // PostgreSQL serialises the commits of transactions that notify, across
 // every session of the database, for the moment the notice is queued;

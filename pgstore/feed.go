@@ -21,8 +21,9 @@ type feed struct {
 	// delivers only while its context is live, and checks it under mu, so
 	// that one being replaced never delivers to the next one's followers.
 	cancel context.CancelFunc
-	// failing is set from the moment the listener lost its connection (or
-	// failed to make one) until it listens again.
+	// failing is set from the moment a listener starts, or lost its
+	// connection (or failed to make one), until it listens: a follower that
+	// joins meanwhile cannot know what it misses before then.
 	failing bool
 	// closed is set by Close, after which no listener starts.
 	closed bool
@@ -54,15 +55,17 @@ func (s *Store) join() *follower {
 	if f.cancel == nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		f.cancel = cancel
-		f.failing = false
+		f.failing = true
 		f.listeners.Add(1)
 		go s.listen(ctx)
 	}
 	if f.followers == nil {
 		f.followers = make(map[*follower]struct{})
 	}
-	// A follower that joins while the listener is failing cannot know what
-	// it misses until the listener listens again.
+	// A follower that joins before the listener listens, for the first time
+	// or again, cannot know what it misses until then, so it gets a Reset
+	// then. Without it, a runtime that read a key just before the first
+	// LISTEN could keep a state another process replaced meanwhile.
 	fl := &follower{wake: make(chan struct{}, 1), resetDue: f.failing}
 	f.followers[fl] = struct{}{}
 	return fl
