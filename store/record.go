@@ -59,8 +59,9 @@ type Write struct {
 // Change is one commit of a key by another handle of the same data, as
 // Changes yields it: the record's new Lineage and Version (0 and 0 for a
 // delete). Changes of one key come in commit order. When a store may have
-// missed changes (a lost connection), it yields a Change with Reset set and
-// nothing else: every key may have changed.
+// missed changes (a lost connection, or a feed that began to listen after
+// Changes was called), it yields a Change with Reset set and nothing else:
+// every key may have changed.
 type Change struct {
 	Bucket, Key      string
 	Lineage, Version uint64
