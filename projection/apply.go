@@ -176,12 +176,16 @@ func (r *Runtime[E, S, D]) barrier(ctx context.Context, c *commitReq[E, S, D], k
 // runtime has had a subscriber: until then an apply costs one encode of the
 // state (see settle for a subscriber that arrives meanwhile).
 func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D], lin lineage[S], events []E) (*commitPart[S, D], uint64, error) {
-	base, gen, committedPos, committedVer := lin.base, lin.gen, lin.committedPos, lin.committedVer
-	work, err := r.codec.clone(base.state, base.bytes)
-	if err != nil {
+	base, gen, committedPos, committedVer := &lin.base, lin.gen, lin.committedPos, lin.committedVer
+	p := c.addPart(e, gen, *base)
+	// The fold works on p's own copy: p lives in the pooled request, so the
+	// state the projection's Apply gets a pointer to costs no allocation.
+	work := &p.rec.state
+	var err error
+	if *work, err = r.codec.clone(&base.state, base.bytes); err != nil {
+		c.parts = c.parts[:len(c.parts)-1]
 		return nil, 0, r.corrupt(e.key, err)
 	}
-	p := c.addPart(e, gen, base)
 	build := r.watched.Load()
 	version, position := base.version, base.position
 	// A key keeps its lineage from its first write until a rebuild or a
@@ -208,14 +212,14 @@ func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D], lin l
 			}
 			position = pos
 		}
-		delta, err := r.fold(e.key, &work, ev)
+		delta, err := r.fold(e.key, work, ev)
 		if err != nil {
 			return nil, 0, err
 		}
 		version++
 		u := Update[S, D]{Key: e.key, Kind: KindDelta, Version: version, Lineage: lineage, Delta: delta}
 		if build {
-			if u.State, err = r.copyOf(&work); err != nil {
+			if u.State, err = r.copyOf(work); err != nil {
 				return nil, 0, err
 			}
 		}
@@ -225,11 +229,11 @@ func (r *Runtime[E, S, D]) foldPart(c *commitReq[E, S, D], e *entry[S, D], lin l
 		c.parts = c.parts[:len(c.parts)-1]
 		return nil, committedVer, nil
 	}
-	b, err := r.codec.encode(&work)
+	b, err := r.codec.encode(work)
 	if err != nil {
 		return nil, 0, err
 	}
-	p.rec = record[S]{present: true, state: work, bytes: b, version: version, stamp: newStamp(), lineage: lineage, position: position, updatedAt: r.now()}
+	p.rec = record[S]{present: true, state: *work, bytes: b, version: version, stamp: newStamp(), lineage: lineage, position: position, updatedAt: r.now()}
 	p.folded = version - base.version
 	p.stateless = !build
 	return p, 0, nil
@@ -250,7 +254,7 @@ func (r *Runtime[E, S, D]) copyOf(s *S) (S, error) {
 			return *s, err
 		}
 	}
-	return r.codec.clone(*s, b)
+	return r.codec.clone(s, b)
 }
 
 // write returns the store write of p: it replaces the record p's fold built

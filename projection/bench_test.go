@@ -2,7 +2,9 @@ package projection_test
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -200,4 +202,97 @@ func BenchmarkRead_SliceState(b *testing.B) {
 			b.Fatalf("Read = %+v, %v", snap, err)
 		}
 	}
+}
+
+// intsState holds no references: a Read copies it as a plain value.
+type intsState struct {
+	Total, Count, Min, Max int64
+	Last                   [8]int64
+}
+
+type ints8 struct{}
+
+func (ints8) Name() string              { return "bench.ints" }
+func (ints8) Key(e counterEvent) string { return e.Key }
+func (ints8) Apply(s *intsState, e counterEvent) int64 {
+	s.Total += e.Delta
+	s.Count++
+	s.Min, s.Max = min(s.Min, e.Delta), max(s.Max, e.Delta)
+	s.Last[s.Count%8] = e.Delta
+	return s.Total
+}
+
+// BenchmarkRead_IntsState reads a cached state without references.
+func BenchmarkRead_IntsState(b *testing.B) {
+	e := newEnv(b)
+	rt, err := projection.New(e.store, e.bus, ints8{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 8 {
+		if _, err := rt.Apply(ctx, counterEvent{Key: "k", Delta: int64(i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		snap, _, err := rt.Read(ctx, "k")
+		if err != nil || snap.State.Count != 8 {
+			b.Fatalf("Read = %+v, %v", snap, err)
+		}
+	}
+}
+
+// mapStates is what a competent user writes without livefold: states in a
+// map under a read-write mutex, and a Read that returns a deep copy the
+// caller owns.
+type mapStates struct {
+	mu     sync.RWMutex // guards slices and ints
+	slices map[string]sliceState
+	ints   map[string]intsState
+}
+
+func (m *mapStates) readSlice(key string) (sliceState, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	s, ok := m.slices[key]
+	s.Last = slices.Clone(s.Last)
+	return s, ok
+}
+
+func (m *mapStates) readInts(key string) (intsState, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	s, ok := m.ints[key]
+	return s, ok
+}
+
+// BenchmarkBaseline_MapRead is the reference for BenchmarkRead_SliceState and
+// BenchmarkRead_IntsState: the same states read from a map of a few keys.
+func BenchmarkBaseline_MapRead(b *testing.B) {
+	m := &mapStates{slices: map[string]sliceState{}, ints: map[string]intsState{}}
+	for i := range 100 {
+		k := "k" + strconv.Itoa(i)
+		m.slices[k] = sliceState{Total: 28, Last: []int64{0, 1, 2, 3, 4, 5, 6, 7}}
+		m.ints[k] = intsState{Total: 28, Count: 8, Max: 7, Last: [8]int64{0, 1, 2, 3, 4, 5, 6, 7}}
+	}
+	b.Run("slice", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			s, ok := m.readSlice("k42")
+			if !ok || len(s.Last) != 8 {
+				b.Fatalf("readSlice = %+v, %v", s, ok)
+			}
+		}
+	})
+	b.Run("ints", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			s, ok := m.readInts("k42")
+			if !ok || s.Count != 8 {
+				b.Fatalf("readInts = %+v, %v", s, ok)
+			}
+		}
+	})
 }

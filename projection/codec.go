@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/livefold/livefold/internal/msgpackguard"
 	"github.com/vmihailenco/msgpack/v5"
@@ -13,15 +14,16 @@ import (
 
 // codec encodes states with msgpack and hands out deep copies of states the
 // runtime keeps. Copies are the cheapest that is still safe: a plain value
-// copy when S holds no references, Clone when S implements Cloner, a
-// reflection-driven deep copy that gives what a msgpack round trip would
-// (see deepCopier), and for the types that copy cannot reproduce, a decode
+// copy when S holds no references, Clone when S implements Cloner, a deep
+// copy worked out once per type that gives what a msgpack round trip would
+// (see copier), and for the types that copy cannot reproduce, a decode
 // of the state's encoded bytes, which the runtime keeps beside every state.
 type codec[S any] struct {
 	valueCopy bool // S holds no pointers, maps, slices, interfaces, channels or funcs
+	cloner    bool // S may implement Cloner[S]
 	// deep copies S as a msgpack round trip would, without encoding; nil
 	// when S is not a type it can copy so (see deepCopier).
-	deep     copier
+	deep     *copier
 	encoders sync.Pool
 }
 
@@ -31,9 +33,14 @@ type encoder struct {
 }
 
 func newCodec[S any]() *codec[S] {
-	c := &codec[S]{valueCopy: isPlainValue(reflect.TypeFor[S]())}
-	if !c.valueCopy {
-		c.deep, _ = deepCopier(reflect.TypeFor[S]())
+	t := reflect.TypeFor[S]()
+	c := &codec[S]{
+		valueCopy: isPlainValue(t),
+		// An interface S may hold values that implement Cloner.
+		cloner: t.Kind() == reflect.Interface || t.Implements(reflect.TypeFor[Cloner[S]]()),
+	}
+	if !c.valueCopy && !c.cloner {
+		c.deep, _ = deepCopier(t)
 	}
 	c.encoders.New = func() any {
 		e := &encoder{}
@@ -72,25 +79,37 @@ func (c *codec[S]) decode(b []byte) (s S, err error) {
 	return s, nil
 }
 
-// clone returns a deep copy of s, whose encoding is b. A panicking Clone
-// method is reported as ErrApplyPanic: callers hold locks.
-func (c *codec[S]) clone(s S, b []byte) (out S, err error) {
+// clone returns a deep copy of *s, whose encoding is b. It keeps no
+// reference to s, so a copy into a caller's variable costs no allocation of
+// its own. A panicking Clone method is reported as ErrApplyPanic: callers
+// hold locks.
+func (c *codec[S]) clone(s *S, b []byte) (out S, err error) {
 	if c.valueCopy {
-		return s, nil
+		return *s, nil
 	}
-	if cl, ok := any(s).(Cloner[S]); ok {
-		defer func() {
-			if v := recover(); v != nil {
-				err = fmt.Errorf("%w: Clone panicked: %v", ErrApplyPanic, v)
-			}
-		}()
-		return cl.Clone(), nil
+	if c.cloner {
+		if cl, ok := any(*s).(Cloner[S]); ok {
+			defer func() {
+				if v := recover(); v != nil {
+					err = fmt.Errorf("%w: Clone panicked: %v", ErrApplyPanic, v)
+				}
+			}()
+			return cl.Clone(), nil
+		}
 	}
-	if c.deep != nil {
-		c.deep(reflect.ValueOf(&out).Elem(), reflect.ValueOf(&s).Elem())
+	switch {
+	case c.deep != nil && len(c.deep.zeroes) == 0:
+		out = *s
+		c.deep.copyRefs(unsafe.Pointer(&out))
 		return out, nil
-	}
-	if b == nil {
+	case c.deep != nil:
+		// Zeroing skipped fields that hold pointers goes through reflect,
+		// which needs the copy on the heap.
+		p := new(S)
+		*p = *s
+		c.deep.fix(unsafe.Pointer(p))
+		return *p, nil
+	case b == nil:
 		var zero S
 		return zero, nil
 	}

@@ -62,9 +62,12 @@ func (r *Runtime[E, S, D]) putReq(c *commitReq[E, S, D]) {
 
 // resetReq empties c, keeping its capacity.
 func (r *Runtime[E, S, D]) resetReq(c *commitReq[E, S, D]) {
-	for i := range c.parts {
-		clear(c.parts[i].updates)
-		c.parts[i] = commitPart[S, D]{updates: c.parts[i].updates[:0]}
+	// Up to cap: a part given back by a fold of duplicates still holds its
+	// state.
+	all := c.parts[:cap(c.parts)]
+	for i := range all {
+		clear(all[i].updates)
+		all[i] = commitPart[S, D]{updates: all[i].updates[:0]}
 	}
 	clear(c.writes)
 	clear(c.events)
@@ -81,7 +84,9 @@ func (c *commitReq[E, S, D]) addPart(e *entry[S, D], gen uint64, base record[S])
 		c.parts = append(c.parts, commitPart[S, D]{})
 	}
 	p := &c.parts[len(c.parts)-1]
-	p.e, p.gen = e, gen
+	// A slot given back by a fold of duplicates still holds what it had.
+	clear(p.updates)
+	*p = commitPart[S, D]{e: e, gen: gen, updates: p.updates[:0]}
 	if base.present {
 		p.expect, p.expectStamp = base.version, base.stamp
 	}
@@ -196,7 +201,7 @@ func (r *Runtime[E, S, D]) fillStates(p *commitPart[S, D], listened bool) bool {
 	if !listened || len(p.updates) != 1 {
 		return false
 	}
-	st, err := r.codec.clone(p.rec.state, p.rec.bytes)
+	st, err := r.codec.clone(&p.rec.state, p.rec.bytes)
 	if err != nil {
 		return false
 	}

@@ -57,7 +57,7 @@ func (r *Runtime[E, S, D]) rebuild(ctx context.Context, key string, events iter.
 	p := &c.parts[0]
 	var state S
 	if err == nil && p.rec.present {
-		state, err = r.codec.clone(p.rec.state, p.rec.bytes)
+		state, err = r.codec.clone(&p.rec.state, p.rec.bytes)
 	}
 	r.putReq(c)
 	if err != nil {
@@ -88,7 +88,7 @@ func (r *Runtime[E, S, D]) rebuildAndSubmit(ctx context.Context, key string, eve
 			return nil, err
 		}
 		p.rec = record[S]{present: true, state: state, bytes: b, version: n, stamp: newStamp(), lineage: newLineage(), position: position, updatedAt: r.now()}
-		if u.State, err = r.codec.clone(state, b); err != nil {
+		if u.State, err = r.codec.clone(&state, b); err != nil {
 			r.putReq(c)
 			return nil, err
 		}

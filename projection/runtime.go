@@ -279,7 +279,7 @@ func (r *Runtime[E, S, D]) snapshotOf(key string, c *record[S]) (Snapshot[S], bo
 	if !c.present {
 		return Snapshot[S]{}, false, nil
 	}
-	s, err := r.codec.clone(c.state, c.bytes)
+	s, err := r.codec.clone(&c.state, c.bytes)
 	if err != nil {
 		return Snapshot[S]{}, false, r.corrupt(key, err)
 	}
