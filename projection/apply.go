@@ -62,9 +62,8 @@ func (r *Runtime[E, S, D]) apply(ctx context.Context, event E) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	events := [1]E{event}
 	for attempt := 1; ; {
-		c, version, err := r.lockFoldSubmit(ctx, key, events[:])
+		c, version, err := r.lockFoldSubmit(ctx, key, event)
 		switch {
 		case errors.Is(err, errDupInFlight):
 			// c is a barrier behind the commit that folded this position:
@@ -109,33 +108,33 @@ func (r *Runtime[E, S, D]) retry(err error, attempt *int) bool {
 	return true
 }
 
-// lockFoldSubmit takes key's lock, folds events on key's pending state,
+// lockFoldSubmit takes key's lock, folds event on key's pending state,
 // queues the result and releases the lock, also if the fold panics; see
 // foldAndSubmit for what it returns.
-func (r *Runtime[E, S, D]) lockFoldSubmit(ctx context.Context, key string, events []E) (*commitReq[E, S, D], uint64, error) {
+func (r *Runtime[E, S, D]) lockFoldSubmit(ctx context.Context, key string, event E) (*commitReq[E, S, D], uint64, error) {
 	unlock, err := r.locks.LockContext(ctx, key)
 	if err != nil {
 		return nil, 0, fmt.Errorf("projection %q, key %q: %w", r.name, key, err)
 	}
 	defer unlock()
-	return r.foldAndSubmit(ctx, key, events)
+	return r.foldAndSubmit(ctx, key, event)
 }
 
-// foldAndSubmit folds events, all of key, on key's pending state and queues
-// the result. The caller holds key's lock. It returns a nil request and the
-// committed version when every event was a duplicate, and a queued barrier
-// with errDupInFlight when one may be the duplicate of an event in flight.
-func (r *Runtime[E, S, D]) foldAndSubmit(ctx context.Context, key string, events []E) (*commitReq[E, S, D], uint64, error) {
+// foldAndSubmit folds event, of key, on key's pending state and queues the
+// result. The caller holds key's lock. It returns a nil request and the
+// committed version when the event was a duplicate, and a queued barrier with
+// errDupInFlight when it may be the duplicate of an event in flight.
+func (r *Runtime[E, S, D]) foldAndSubmit(ctx context.Context, key string, event E) (*commitReq[E, S, D], uint64, error) {
 	e, lin, err := r.pin(ctx, key)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer r.unpin(e)
 	c := r.getReq()
-	if len(events) == 1 {
-		c.one[0] = events[0]
-		events = c.one[:]
-	}
+	// The request keeps the event for a RebuildAll running meanwhile (see
+	// captureReq); c.one holds it without allocating.
+	c.one[0] = event
+	events := c.one[:]
 	p, committed, err := r.foldPart(c, e, lin, events)
 	switch {
 	case errors.Is(err, errDupInFlight):
