@@ -17,8 +17,13 @@ type Bus struct {
 	// Since Go 1.23 a stopped timer delivers no stale tick after Reset.
 	timers sync.Pool
 
-	// mu guards closed and idx. Publishers hold it shared only while matching;
-	// no user code and no channel operation ever runs under it.
+	// mu guards closed and idx. Publishers hold it shared while matching and
+	// while making the sends that cannot wait, to buffers with room; a
+	// subscription's channel is closed under it held exclusively, so those
+	// sends need no lock of their own (see Subscription.mu). No user code and
+	// no wait for a subscriber ever runs under it; the one lock taken under
+	// it is a subscription's mu, by finish, once Done has released any
+	// publisher waiting under that.
 	mu     sync.RWMutex
 	closed bool
 	idx    index
@@ -103,9 +108,11 @@ func (b *Bus) add(pattern string, s subscriber, ended func() bool) error {
 	return nil
 }
 
-// remove unindexes s; a no-op if it is absent or the bus is closed.
+// remove closes the channel of s, which has ended, and unindexes s (a no-op
+// if it is absent or the bus is closed).
 func (b *Bus) remove(pattern string, s subscriber) {
 	b.mu.Lock()
+	s.closeLocked()
 	if !b.closed {
 		b.idx.remove(pattern, s)
 	}

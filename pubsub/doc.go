@@ -41,10 +41,11 @@
 //
 // All functions and methods are safe for concurrent use. The bus starts no
 // goroutines; cancellation of a subscription's context is observed with
-// [context.AfterFunc]. Matching walks a token trie under a read lock and
-// releases it before any send, so publishing costs the same however many
-// subscriptions exist on other channels, and no user code ([OnDrop]) ever
-// runs under a bus lock. It is safe to publish, subscribe, or close the
+// [context.AfterFunc]. Matching walks a token trie under a read lock, so
+// publishing costs the same however many subscriptions exist on other
+// channels. Sends to buffers with room are made under that read lock and cost
+// a channel send each; a full buffer's policy runs without it, so no wait for
+// a subscriber and no user code ([OnDrop]) ever runs under a bus lock. It is safe to publish, subscribe, or close the
 // subscription or the bus from inside a receive loop or an OnDrop callback.
 // A subscriber that publishes to a channel it is itself subscribed to with
 // Block waits up to its own timeout when its buffer is full, since it is the

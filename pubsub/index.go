@@ -26,6 +26,9 @@ type node struct {
 type subscriber interface {
 	// end ends the subscription with err unless it has already ended.
 	end(err error)
+	// closeLocked closes the subscription's channel; the caller holds the
+	// bus's mu exclusively.
+	closeLocked()
 }
 
 // insert adds s under the valid pattern.

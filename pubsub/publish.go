@@ -29,7 +29,10 @@ func Publish[T any](ctx context.Context, b *Bus, channel string, msg T) (deliver
 		return 0, fmt.Errorf("%w %q: %s", ErrInvalidChannel, channel, reason)
 	}
 	// Matching collects references to the index's copy-on-write lists into a
-	// stack buffer, so the lock is released before any send or user callback.
+	// stack buffer. The read lock is held over the sends that cannot wait
+	// (see Bus.mu), so a delivery to a buffer with room is a plain channel
+	// send; a full buffer's policy, which may wait or run OnDrop, runs
+	// without it.
 	var buf [8][]subscriber
 	b.mu.RLock()
 	if b.closed {
@@ -37,15 +40,21 @@ func Publish[T any](ctx context.Context, b *Bus, channel string, msg T) (deliver
 		return 0, ErrClosed
 	}
 	lists := b.idx.root.match(channel, buf[:0])
-	b.mu.RUnlock()
-
 	for _, list := range lists {
 		for _, x := range list {
 			s, ok := x.(*Subscription[T])
-			if !ok {
-				continue // a subscription of another message type
+			if !ok || s.closed {
+				continue // another message type, or ended
 			}
+			select {
+			case s.ch <- msg:
+				delivered++
+				continue
+			default:
+			}
+			b.mu.RUnlock()
 			entered, werr := s.deliver(ctx, channel, msg)
+			b.mu.RLock()
 			if entered {
 				delivered++
 			}
@@ -54,11 +63,13 @@ func Publish[T any](ctx context.Context, b *Bus, channel string, msg T) (deliver
 			}
 		}
 	}
+	b.mu.RUnlock()
 	return delivered, err
 }
 
-// deliver puts msg in s's buffer or applies s's policy. It reports whether msg
-// entered the buffer, and ctx.Err() if ctx ended during a Block wait.
+// deliver puts msg in s's buffer or applies s's policy, for a publisher that
+// found the buffer full and holds no bus lock. It reports whether msg entered
+// the buffer, and ctx.Err() if ctx ended during a Block wait.
 func (s *Subscription[T]) deliver(ctx context.Context, channel string, msg T) (bool, error) {
 	s.mu.RLock()
 	if s.closed {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/livefold/livefold/pubsub"
 )
@@ -81,4 +83,94 @@ func TestPublish_ZeroAllocs(t *testing.T) {
 	if allocs := testing.AllocsPerRun(100, func() { pubsub.HasSubscribers(b, "p.a.b") }); allocs != 0 {
 		t.Errorf("HasSubscribers allocated %v times per run; want 0", allocs)
 	}
+}
+
+// Ensure that a subscription added to a pattern while others publish to it
+// receives a message published after Subscribe returned, and that closing it
+// meanwhile ends its C cleanly (run with -race: no send after the close).
+func TestPublish_SubscribeAndCloseWhilePublishing(t *testing.T) {
+	b := newBus(t)
+	for range 20 {
+		s := mustSubscribe[int](t, b, "w.*", pubsub.WithBuffer(4))
+		go func() {
+			for range s.C() {
+			}
+		}()
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for p := range 2 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				pubsub.Publish(context.Background(), b, "w.x", p*1_000_000+i)
+			}
+		})
+	}
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	for round := range 200 {
+		// Block with a long timeout: the marker cannot be dropped.
+		s := mustSubscribe[int](t, b, "w.*", pubsub.WithPolicy(pubsub.Block), pubsub.WithBlockTimeout(time.Minute))
+		marker := -1 - round
+		seen := make(chan bool)
+		go func() {
+			found := false
+			for m := range s.C() {
+				found = found || m == marker
+			}
+			seen <- found
+		}()
+		if n := mustPublish(t, b, "w.x", marker); n < 1 {
+			t.Fatalf("round %d: Publish after Subscribe delivered %d; want at least 1", round, n)
+		}
+		s.Close()
+		if !<-seen {
+			t.Fatalf("round %d: the marker published after Subscribe returned did not arrive", round)
+		}
+		if s.Err() == nil {
+			t.Fatalf("round %d: Err() = nil after Close", round)
+		}
+	}
+}
+
+// Ensure that a publisher waiting for room in a full Block subscription holds
+// no lock of the bus: subscribing, publishing elsewhere and closing other
+// subscriptions go on meanwhile.
+func TestPublish_BlockWaitHoldsNoBusLock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := pubsub.New()
+		defer b.Close()
+		full := mustSubscribe[int](t, b, "full", pubsub.WithBuffer(1),
+			pubsub.WithPolicy(pubsub.Block), pubsub.WithBlockTimeout(time.Hour))
+		mustPublish(t, b, "full", 1)
+		published := make(chan int)
+		go func() {
+			n, _ := pubsub.Publish(context.Background(), b, "full", 2)
+			published <- n
+		}()
+		synctest.Wait() // the publisher waits for room
+
+		other := mustSubscribe[int](t, b, "other")
+		if n := mustPublish(t, b, "other", 3); n != 1 {
+			t.Errorf("Publish to another channel delivered %d; want 1", n)
+		}
+		other.Close()
+
+		if got := <-full.C(); got != 1 {
+			t.Fatalf("C gave %d; want 1", got)
+		}
+		if n := <-published; n != 1 {
+			t.Errorf("blocked Publish delivered %d; want 1", n)
+		}
+		if got := <-full.C(); got != 2 {
+			t.Errorf("C gave %d; want 2", got)
+		}
+	})
 }

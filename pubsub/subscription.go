@@ -30,10 +30,12 @@ type Subscription[T any] struct {
 
 	dropped atomic.Uint64
 
-	// mu guards closed and the closing of ch. Publishers hold it shared for the
-	// whole of a send, including a Block wait; finish holds it exclusively to
-	// close ch. So ch is never sent on after being closed, and concurrent
-	// publishers do not wait for each other.
+	// mu and the bus's mu guard closed and the closing of ch: finish holds
+	// both exclusively to close ch. A publisher holds one of them shared for
+	// the whole of a send: the bus's for a send that cannot wait, mu for one
+	// that may (a Block wait) or precedes an OnDrop callback. So ch is never
+	// sent on after being closed, and concurrent publishers do not wait for
+	// each other.
 	mu     sync.RWMutex
 	closed bool
 }
@@ -161,10 +163,15 @@ func (s *Subscription[T]) finish(err error, fromCtx bool) {
 		if !fromCtx && s.stopCtx != nil {
 			s.stopCtx()
 		}
-		s.mu.Lock()
-		s.closed = true
-		close(s.ch)
-		s.mu.Unlock()
 		s.bus.remove(s.pattern, s)
 	})
+}
+
+// closeLocked closes ch once no publisher is sending on it. The caller holds
+// the bus's mu exclusively.
+func (s *Subscription[T]) closeLocked() {
+	s.mu.Lock()
+	s.closed = true
+	close(s.ch)
+	s.mu.Unlock()
 }
