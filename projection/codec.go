@@ -79,13 +79,20 @@ func (c *codec[S]) decode(b []byte) (s S, err error) {
 	return s, nil
 }
 
-// clone returns a deep copy of *s, whose encoding is b. It keeps no
-// reference to s, so a copy into a caller's variable costs no allocation of
-// its own. A panicking Clone method is reported as ErrApplyPanic: callers
-// hold locks.
+// clone returns a deep copy of *s, whose encoding is b; see cloneInto.
 func (c *codec[S]) clone(s *S, b []byte) (out S, err error) {
+	err = c.cloneInto(&out, s, b)
+	return out, err
+}
+
+// cloneInto makes *dst a deep copy of *s, whose encoding is b. It keeps no
+// reference to dst or s, so a copy into a caller's variable costs no
+// allocation of its own. A panicking Clone method is reported as
+// ErrApplyPanic: callers hold locks.
+func (c *codec[S]) cloneInto(dst, s *S, b []byte) (err error) {
 	if c.valueCopy {
-		return *s, nil
+		*dst = *s
+		return nil
 	}
 	if c.cloner {
 		if cl, ok := any(*s).(Cloner[S]); ok {
@@ -94,26 +101,34 @@ func (c *codec[S]) clone(s *S, b []byte) (out S, err error) {
 					err = fmt.Errorf("%w: Clone panicked: %v", ErrApplyPanic, v)
 				}
 			}()
-			return cl.Clone(), nil
+			*dst = cl.Clone()
+			return nil
 		}
 	}
 	switch {
 	case c.deep != nil && len(c.deep.zeroes) == 0:
-		out = *s
-		c.deep.copyRefs(unsafe.Pointer(&out))
-		return out, nil
+		*dst = *s
+		c.deep.copyRefs(unsafe.Pointer(dst))
+		return nil
 	case c.deep != nil:
 		// Zeroing skipped fields that hold pointers goes through reflect,
 		// which needs the copy on the heap.
 		p := new(S)
 		*p = *s
 		c.deep.fix(unsafe.Pointer(p))
-		return *p, nil
+		*dst = *p
+		return nil
 	case b == nil:
 		var zero S
-		return zero, nil
+		*dst = zero
+		return nil
 	}
-	return c.decode(b)
+	out, err := c.decode(b)
+	if err != nil {
+		return err
+	}
+	*dst = out
+	return nil
 }
 
 // isPlainValue reports whether copying a value of type t copies everything

@@ -168,12 +168,13 @@ func (r *Runtime[E, S, D]) BroadcastEventName() string { return r.broadcastName 
 // takes no lock that Apply holds while folding and sees the state before or
 // after any commit, never a torn one. The returned state belongs to the
 // caller. Errors: ErrInvalidKey, ErrCorrupt, ErrClosed, ctx errors.
-func (r *Runtime[E, S, D]) Read(ctx context.Context, key string) (Snapshot[S], bool, error) {
+func (r *Runtime[E, S, D]) Read(ctx context.Context, key string) (snap Snapshot[S], ok bool, err error) {
 	if err := r.enter(); err != nil {
-		return Snapshot[S]{}, false, err
+		return snap, false, err
 	}
 	defer r.gate.exit()
-	snap, ok, _, err := r.readCommitted(ctx, key)
+	// Filled in place: a state is copied once, into the caller's result.
+	ok, _, err = r.readCommitted(ctx, key, &snap)
 	return snap, ok, err
 }
 
@@ -190,18 +191,19 @@ func (r *Runtime[E, S, D]) ReadRequired(ctx context.Context, key string) (Snapsh
 	return snap, nil
 }
 
-// readCommitted returns a copy of key's committed snapshot together with the
-// update sequence number at the moment it was current: every update of key
-// published before has a seq at most that, every later one a greater seq.
-func (r *Runtime[E, S, D]) readCommitted(ctx context.Context, key string) (snap Snapshot[S], ok bool, seq uint64, err error) {
+// readCommitted puts a copy of key's committed snapshot in *snap and returns
+// whether there is one, with the update sequence number at the moment it was
+// current: every update of key published before has a seq at most that,
+// every later one a greater seq.
+func (r *Runtime[E, S, D]) readCommitted(ctx context.Context, key string, snap *Snapshot[S]) (ok bool, seq uint64, err error) {
 	if err := ctx.Err(); err != nil {
-		return snap, false, 0, err
+		return false, 0, err
 	}
 	if err := ValidKey(key); err != nil {
-		return snap, false, 0, err
+		return false, 0, err
 	}
 	if r.store.Closed() {
-		return snap, false, 0, fmt.Errorf("%w: projection %q, key %q", ErrClosed, r.name, key)
+		return false, 0, fmt.Errorf("%w: projection %q, key %q", ErrClosed, r.name, key)
 	}
 	g := r.current()
 	sh := g.cache.shardOf(key)
@@ -211,10 +213,10 @@ func (r *Runtime[E, S, D]) readCommitted(ctx context.Context, key string) (snap 
 		if cached != nil && !cached.stale {
 			sh.hits++
 			sh.touchLocked(cached)
-			snap, ok, err = r.snapshotOf(key, &cached.committed)
+			ok, err = r.snapshotOf(snap, key, &cached.committed)
 			seq = r.seqNow()
 			sh.mu.Unlock()
-			return snap, ok, seq, err
+			return ok, seq, err
 		}
 		evictions := sh.evictions
 		sh.misses++
@@ -222,7 +224,7 @@ func (r *Runtime[E, S, D]) readCommitted(ctx context.Context, key string) (snap 
 
 		loaded, err := r.load(ctx, g.bucket, key)
 		if err != nil {
-			return snap, false, 0, err
+			return false, 0, err
 		}
 
 		sh.mu.Lock()
@@ -236,7 +238,7 @@ func (r *Runtime[E, S, D]) readCommitted(ctx context.Context, key string) (snap 
 			// Stale, and not reloaded yet: no commit of this runtime on the
 			// key can succeed before the reload, so the store's record is
 			// the newest and every update queued so far is older.
-			snap, ok, err = r.snapshotOf(key, &loaded)
+			ok, err = r.snapshotOf(snap, key, &loaded)
 		case e == nil && sh.evictions != evictions:
 			// The key may have been loaded, changed and evicted meanwhile,
 			// so what we loaded may be older than what was published.
@@ -247,11 +249,11 @@ func (r *Runtime[E, S, D]) readCommitted(ctx context.Context, key string) (snap 
 			sh.insertLocked(e)
 			fallthrough
 		default:
-			snap, ok, err = r.snapshotOf(key, &e.committed)
+			ok, err = r.snapshotOf(snap, key, &e.committed)
 		}
 		seq = r.seqNow()
 		sh.mu.Unlock()
-		return snap, ok, seq, err
+		return ok, seq, err
 	}
 }
 
@@ -273,17 +275,21 @@ func (r *Runtime[E, S, D]) delivered() uint64 {
 	return r.pub.published.Load()
 }
 
-// snapshotOf returns a caller-owned copy of c, key's committed record. The
-// caller holds the key's shard lock when c belongs to a cache entry.
-func (r *Runtime[E, S, D]) snapshotOf(key string, c *record[S]) (Snapshot[S], bool, error) {
+// snapshotOf puts a caller-owned copy of c, key's committed record, in *dst
+// and reports whether there is one; *dst is zero when there is not, or on
+// error. The caller holds the key's shard lock when c belongs to a cache
+// entry.
+func (r *Runtime[E, S, D]) snapshotOf(dst *Snapshot[S], key string, c *record[S]) (bool, error) {
 	if !c.present {
-		return Snapshot[S]{}, false, nil
+		*dst = Snapshot[S]{}
+		return false, nil
 	}
-	s, err := r.codec.clone(&c.state, c.bytes)
-	if err != nil {
-		return Snapshot[S]{}, false, r.corrupt(key, err)
+	if err := r.codec.cloneInto(&dst.State, &c.state, c.bytes); err != nil {
+		*dst = Snapshot[S]{}
+		return false, r.corrupt(key, err)
 	}
-	return Snapshot[S]{State: s, Version: c.version, Lineage: c.lineage, UpdatedAt: c.updatedAt}, true, nil
+	dst.Version, dst.Lineage, dst.UpdatedAt = c.version, c.lineage, c.updatedAt
+	return true, nil
 }
 
 // load reads and decodes key's record from bucket.

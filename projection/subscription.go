@@ -233,7 +233,8 @@ func (r *Runtime[E, S, D]) catchUp(ctx context.Context, key string, cfg subConfi
 // resyncUpdate returns key's committed snapshot as a KindResync update, or
 // KindDeleted with version 0 if there is none, and the seq it was current at.
 func (r *Runtime[E, S, D]) resyncUpdate(ctx context.Context, key string) (Update[S, D], uint64, error) {
-	snap, ok, seq, err := r.readCommitted(ctx, key)
+	var snap Snapshot[S]
+	ok, seq, err := r.readCommitted(ctx, key, &snap)
 	if err != nil {
 		return Update[S, D]{}, 0, err
 	}
