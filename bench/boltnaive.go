@@ -115,6 +115,9 @@ func (b *boltNaive) rebuildAll(context.Context, iter.Seq[event], int, int) error
 	return fmt.Errorf("bolt-naive: rebuild of every key: %w", errors.ErrUnsupported)
 }
 
+// syncs returns 0: bbolt does not count its syncs.
+func (b *boltNaive) syncs() uint64 { return 0 }
+
 func (b *boltNaive) note(time.Duration) string {
 	return fmt.Sprintf("one db.Update per call, fsync on, lock map %d keys", b.locks.size())
 }

@@ -28,6 +28,26 @@
 //     how busy the committer was) and the runtime's cache hit rate.
 //   - livefold-nofreelistsync: livefold with boltstore.WithNoFreelistSync,
 //     still durable; run only when -systems names it.
+//   - pebble-sync, pebble-nosyncwait and badger-sync: the peers a Go
+//     engineer would reach for first, written as a competent user would
+//     write the read model on them: the same per-key mutex, then per event
+//     read the key, fold, write, with the same state type in a msgpack
+//     value beside its version (the msgpack module livefold uses);
+//     ApplyBatch folds its events in memory and writes each key once in one
+//     batch or transaction; rebuild folds one key's events in memory and
+//     writes the result once; none rebuilds every key. pebble-sync is
+//     github.com/cockroachdb/pebble/v2 with defaults and the newest format,
+//     one batch per event committed with pebble.Sync. pebble-nosyncwait is
+//     the same with the batch applied by DB.ApplyNoSyncWait and the key's
+//     mutex released before Batch.SyncWait, as CockroachDB does: a key's
+//     next event is folded while the previous one's WAL sync runs, and still
+//     sees its state, which Pebble makes visible before the sync. An event
+//     is acknowledged only once synced. badger-sync is
+//     github.com/dgraph-io/badger/v4 with SyncWrites, one db.Update per event
+//     (no ErrConflict can arise under the per-key mutex, so none is
+//     retried). Their databases are directories. Pebble's rows note its WAL
+//     syncs (per second, events per sync, mean latency), from its own fsync
+//     histogram.
 //   - livefold-pubsub and cskr-pubsub (github.com/cskr/pubsub/v2) in the
 //     fan-out and idle-subscription workloads.
 //   - pg-naive and pgstore, in the postgres cells only, on the database
@@ -44,6 +64,20 @@
 // the CI's test cluster turns off for speed):
 //
 //	LIVEFOLD_PG_DURABLE=1 .ci/postgres.sh sh -c 'cd bench && go run . -only postgres'
+//
+// # The sync limit
+//
+// Before and after each workload group the harness runs a loop of 4 KiB
+// appends to a new file in the temporary directory, each followed by
+// fdatasync, for a quarter of a timed cell (between 10 ms and 1 s), and
+// reports the syncs per second both achieved. Their mean is the group's
+// sync limit: the most commits per second a log that syncs once per commit
+// can make on that disk then. livefold's rows (and Pebble's notes) count
+// the system's own durable commits; a table under the main one gives, for
+// every throughput livefold shares with a peer, livefold's ratio to each
+// peer, its commits per second and their fraction of the sync limit. (The
+// "Disk" line's median of 100 fsyncs of one page, measured once at start,
+// is the latency of one sync, not a rate.)
 //
 // # Rebuilding every key
 //
@@ -67,7 +101,9 @@
 // subscribers check that they received every message in order. A failed
 // check is printed and makes the command exit with status 1, so a fast wrong
 // answer cannot pass. A missed target is reported in the table; it changes
-// the exit status only with -strict.
+// the exit status only with -strict. A row held to several targets lists
+// each with its status; a target relative to a peer is not evaluated when
+// -systems leaves that peer out.
 //
 // # Ownership
 //

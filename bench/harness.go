@@ -22,6 +22,8 @@ type harness struct {
 	notes    []string      // lines the report prints under the table
 	files    int           // databases created so far, to name the next
 	fsync    time.Duration // median latency of a 4 KiB write and fsync in dir
+	probes   []syncProbe   // the sync limit around each group that ran, in order
+	probeLen time.Duration // how long each sync probe runs
 	busWait  time.Duration // how long fan-out subscribers may lag the last publish
 }
 
@@ -30,7 +32,7 @@ func newHarness(cfg config, progress io.Writer) (*harness, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &harness{cfg: cfg, dir: dir, progress: progress, busWait: busDeadline}
+	h := &harness{cfg: cfg, dir: dir, progress: progress, busWait: busDeadline, probeLen: probeLength(cfg.duration)}
 	if h.fsync, err = probeFsync(dir, 100); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -62,9 +64,30 @@ func (h *harness) run(ctx context.Context) {
 			continue
 		}
 		start := time.Now()
+		before := h.probeSyncs(g, "before")
+		first := len(h.rows)
 		workloads[g](ctx)
+		p := syncProbe{group: g, before: before, after: h.probeSyncs(g, "after")}
+		h.probes = append(h.probes, p)
+		for i := first; i < len(h.rows); i++ {
+			h.rows[i].syncLimit = p.limit()
+		}
 		fmt.Fprintf(h.progress, "   (%s took %v)\n", g, time.Since(start).Round(time.Millisecond))
 	}
+}
+
+// probeSyncs measures the sync limit of the databases' directory, when
+// (before or after) group runs, and returns it in syncs per second. A
+// failed probe is a failed check: the figures next to it would be
+// meaningless.
+func (h *harness) probeSyncs(group, when string) float64 {
+	rate, err := probeSyncRate(h.dir, h.probeLen)
+	if err != nil {
+		h.fail(group, "fdatasync probe", err)
+		return 0
+	}
+	fmt.Fprintf(h.progress, "  fdatasync probe %s %s: %s syncs/s\n", when, group, humanize(rate))
+	return rate
 }
 
 // kinds returns the selected systems.

@@ -126,6 +126,10 @@ func (l *livefoldSystem) waitReplaced(ctx context.Context, interval time.Duratio
 	}
 }
 
+// syncs returns the store's durable commits: each is one synced frame of its
+// log (or one transaction, without the log).
+func (l *livefoldSystem) syncs() uint64 { return l.store.Stats().Commits }
+
 // note reports the store's group commit since the previous note (or the
 // open): how many requests shared one transaction and its fsync, and how
 // long a commit took. Maxima are reported only for the first note, as the

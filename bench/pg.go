@@ -209,6 +209,9 @@ func (s *pgNaive) rebuildAll(context.Context, iter.Seq[event], int, int) error {
 	return fmt.Errorf("pg-naive: rebuild of every key: %w", errors.ErrUnsupported)
 }
 
+// syncs returns 0: the server's syncs are not the harness's to count.
+func (s *pgNaive) syncs() uint64 { return 0 }
+
 func (s *pgNaive) note(time.Duration) string {
 	return fmt.Sprintf("pool of %d, jsonb state, lock map %d keys", pgMaxConns, s.locks.size())
 }
@@ -275,6 +278,9 @@ func (p *pgStoreSystem) rebuild(ctx context.Context, key string, events iter.Seq
 func (p *pgStoreSystem) rebuildAll(ctx context.Context, events iter.Seq[event], memory, batch int) error {
 	return p.rt.RebuildAll(ctx, events, projection.WithRebuildMemory(memory), projection.WithRebuildBatch(batch))
 }
+
+// syncs returns 0: the server's syncs are not the harness's to count.
+func (p *pgStoreSystem) syncs() uint64 { return 0 }
 
 // note reports the runtime's cache hit rate and conflict retries: a store
 // shared with no other writer should see none.

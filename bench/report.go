@@ -18,20 +18,32 @@ type row struct {
 	cpu      float64 // cores busy on average during the cell; 0 when not measured
 	allocs   float64 // heap allocations per operation; negative when not measured
 	note     string  // what limited it, measured
-	target   string  // the target the row is held to, empty if none
-	status   string  // "pass", "FAIL" or empty
+	// syncs is the durable commits per second the system counted during
+	// the cell (see system.syncs); 0 when it counts none.
+	syncs float64
+	// syncLimit is the sync limit of the row's group in syncs per second
+	// (see syncProbe.limit); 0 until the group has ended.
+	syncLimit float64
+	target    string // the targets the row is held to, "; "-separated; empty if none
+	status    string // "pass" or "FAIL" for each target, in the same order; empty if none
 }
 
 // target holds the rows of one workload and system to a bar.
 type target struct {
 	workload, system string
 	text             string
+	// needs, if set, names the system of the same workload the target
+	// compares with: without that system's row (a peer -systems left out)
+	// the target is not evaluated.
+	needs string
 	// met reports whether r meets the target; rows are all the rows, for
 	// targets relative to another row.
 	met func(r row, rows []row) bool
 }
 
-// evaluate fills in target and status of every row some target names.
+// evaluate fills in target and status of every row some target names; a
+// row held to several targets lists each, with its status, in the order of
+// targets.
 func evaluate(rows []row, targets []target) {
 	for _, t := range targets {
 		for i := range rows {
@@ -39,14 +51,24 @@ func evaluate(rows []row, targets []target) {
 			if r.workload != t.workload || r.system != t.system {
 				continue
 			}
-			r.target = t.text
-			if t.met(*r, rows) {
-				r.status = "pass"
-			} else {
-				r.status = "FAIL"
+			if t.needs != "" && findRow(rows, t.workload, t.needs) == nil {
+				continue
 			}
+			status := "FAIL"
+			if t.met(*r, rows) {
+				status = "pass"
+			}
+			r.target = joinNonEmpty(r.target, t.text)
+			r.status = joinNonEmpty(r.status, status)
 		}
 	}
+}
+
+func joinNonEmpty(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 func findRow(rows []row, workload, system string) *row {

@@ -171,6 +171,9 @@ func (s *sqliteSystem) rebuildAll(context.Context, iter.Seq[event], int, int) er
 	return fmt.Errorf("sqlite: rebuild of every key: %w", errors.ErrUnsupported)
 }
 
+// syncs returns 0: SQLite does not count its syncs.
+func (s *sqliteSystem) syncs() uint64 { return 0 }
+
 func (s *sqliteSystem) note(time.Duration) string {
 	return fmt.Sprintf("1 connection, WAL, synchronous=%s, lock map %d keys", s.sync, s.locks.size())
 }

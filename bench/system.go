@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"iter"
+	"os"
 	"time"
 
 	"github.com/livefold/livefold/boltstore"
@@ -25,6 +26,10 @@ type system interface {
 	// exists afterwards. Systems without such an operation return an error
 	// wrapping errors.ErrUnsupported.
 	rebuildAll(ctx context.Context, events iter.Seq[event], memory, batch int) error
+	// syncs returns how many durable commits of its log the system has
+	// counted since it was opened (for livefold its store's commits, for
+	// Pebble its WAL syncs), or 0 if it does not count them.
+	syncs() uint64
 	// note describes, from the system's own counters, what limited the work
 	// done since the previous note (or the open), which took elapsed.
 	note(elapsed time.Duration) string
@@ -57,9 +62,21 @@ type systemKind struct {
 // another (the postgres cells compare with pgBaseline).
 const baseline = "sqlite-full"
 
+// The peers livefold is also compared with, in the report's table of
+// ratios and in the targets.
+const (
+	pebbleSync       = "pebble-sync"
+	pebbleNoSyncWait = "pebble-nosyncwait"
+	badgerSync       = "badger-sync"
+)
+
+// peers returns the peers in the order the report lists them.
+func peers() []string { return []string{pebbleSync, pebbleNoSyncWait, badgerSync} }
+
 func systemKinds() []systemKind {
 	sqliteFiles := func(path string) []string { return []string{path, path + "-wal", path + "-shm"} }
 	oneFile := func(path string) []string { return []string{path} }
+	removeDir := func(path string) error { return os.RemoveAll(path) }
 	return []systemKind{
 		{name: "sqlite-full", files: sqliteFiles, open: func(path string, o openOptions) (system, error) {
 			return openSQLite(path, "FULL", o)
@@ -74,6 +91,15 @@ func systemKinds() []systemKind {
 		{name: "livefold-nofreelistsync", files: oneFile, optional: true, rebuildsAll: true, open: func(path string, o openOptions) (system, error) {
 			return openLivefoldWith(path, o, boltstore.WithNoFreelistSync())
 		}},
+		// The peers a Go engineer would reach for first; their databases are
+		// directories.
+		{name: pebbleSync, files: dirFiles, remove: removeDir, open: func(path string, o openOptions) (system, error) {
+			return openPebble(path, o, false)
+		}},
+		{name: pebbleNoSyncWait, files: dirFiles, remove: removeDir, open: func(path string, o openOptions) (system, error) {
+			return openPebble(path, o, true)
+		}},
+		{name: badgerSync, files: dirFiles, remove: removeDir, open: openBadger},
 	}
 }
 

@@ -17,11 +17,50 @@ func targets(cfg config) []target {
 		}
 	}
 	atLeast := func(floor float64) func(row, []row) bool { return faster(0, floor) }
+	// beats holds livefold to factor times a peer's row of the same cell.
+	beats := func(workload, peer string, factor float64) target {
+		return target{workload: workload, system: "livefold", needs: peer,
+			text: fmt.Sprintf(">= %.1fx %s", factor, peer), met: func(r row, rows []row) bool {
+				v, ok := peerRatio(rows, r, peer)
+				return ok && v >= factor
+			}}
+	}
+	// beatsPebbleBatch holds livefold's ApplyBatch to factor times the
+	// faster of Pebble's two forms of a batch.
+	beatsPebbleBatch := func(workload string, factor float64) target {
+		return target{workload: workload, system: "livefold", needs: pebbleSync,
+			text: fmt.Sprintf(">= %.1fx Pebble's batch (the faster of %s, %s)", factor, pebbleSync, pebbleNoSyncWait),
+			met: func(r row, rows []row) bool {
+				best := 0.0
+				for _, p := range []string{pebbleSync, pebbleNoSyncWait} {
+					if pr := findRow(rows, workload, p); pr != nil && pr.unit == r.unit {
+						best = max(best, pr.value)
+					}
+				}
+				return best > 0 && r.value >= factor*best
+			}}
+	}
 	n := cfg.manyKeys
 	keys := cfg.keys
 	idleRow := fmt.Sprintf("publish+receive, %d idle subscriptions", cfg.idleSubs)
 	allRow, allHeap := rebuildAllWorkloads(cfg)
+	apply := func(p int) string { return fmt.Sprintf("apply p=%d keys=%d", p, keys) }
+	batch := func(p int) string { return fmt.Sprintf("applybatch(%d) p=%d keys=%d", batchSize, p, keys) }
+	const hot = "apply p=64 keys=1 (hot key)"
 	return []target{
+		// Issue 15: ahead of Pebble, not level with it.
+		beats(apply(16), pebbleNoSyncWait, 1.5),
+		beats(apply(64), pebbleNoSyncWait, 1.5),
+		beats(hot, pebbleNoSyncWait, 1.5),
+		beats(apply(1), pebbleSync, 1.2),
+		{workload: apply(64), system: "livefold", text: "commits >= 70% of the sync limit",
+			met: func(r row, _ []row) bool {
+				f, ok := syncFraction(r)
+				return ok && f >= 0.7
+			}},
+		beatsPebbleBatch(batch(1), 1.5),
+		beatsPebbleBatch(batch(4), 1.5),
+
 		{workload: fmt.Sprintf("apply p=64 keys=%d", keys), system: "livefold",
 			text: ">= 20x sqlite-full and >= 100,000 ev/s", met: faster(20, 100_000)},
 		{workload: "apply p=64 keys=1 (hot key)", system: "livefold",

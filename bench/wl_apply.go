@@ -77,6 +77,7 @@ func (h *harness) applyCell(ctx context.Context, k systemKind, s applySpec) {
 	var events atomic.Int64
 	var firstErr error
 	var errOnce sync.Once
+	syncs := sys.syncs()
 	clock := startCPU()
 	var wg sync.WaitGroup
 	for p := range s.producers {
@@ -100,12 +101,14 @@ func (h *harness) applyCell(ctx context.Context, k systemKind, s applySpec) {
 	wg.Wait()
 	elapsed := time.Since(clock.wall)
 	cores := clock.cores()
+	syncs = sys.syncs() - syncs
 	note := sys.note(elapsed)
 	if firstErr != nil {
 		h.fail(s.workload, k.name, fmt.Errorf("apply: %w", firstErr))
 	}
 	h.record(row{group: s.group, workload: s.workload, system: k.name, base: s.base,
-		value: float64(events.Load()) / elapsed.Seconds(), unit: "ev/s", cpu: cores, allocs: -1, note: note})
+		value: float64(events.Load()) / elapsed.Seconds(), unit: "ev/s", cpu: cores, allocs: -1, note: note,
+		syncs: float64(syncs) / elapsed.Seconds()})
 
 	if err := h.checkKeys(ctx, sys, t, s.checkAll); err != nil {
 		h.fail(s.workload, k.name, err)

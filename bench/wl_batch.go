@@ -42,6 +42,7 @@ func (h *harness) batchCell(ctx context.Context, k systemKind, workload string, 
 	var events atomic.Int64
 	var firstErr error
 	var errOnce sync.Once
+	syncs := sys.syncs()
 	clock := startCPU()
 	var wg sync.WaitGroup
 	for p := range producers {
@@ -69,11 +70,13 @@ func (h *harness) batchCell(ctx context.Context, k systemKind, workload string, 
 	wg.Wait()
 	elapsed := time.Since(clock.wall)
 	cores := clock.cores()
+	syncs = sys.syncs() - syncs
 	if firstErr != nil {
 		h.fail(workload, k.name, fmt.Errorf("applyBatch: %w", firstErr))
 	}
 	h.record(row{group: "batch", workload: workload, system: k.name,
-		value: float64(events.Load()) / elapsed.Seconds(), unit: "ev/s", cpu: cores, allocs: -1, note: sys.note(elapsed)})
+		value: float64(events.Load()) / elapsed.Seconds(), unit: "ev/s", cpu: cores, allocs: -1, note: sys.note(elapsed),
+		syncs: float64(syncs) / elapsed.Seconds()})
 	if err := h.checkKeys(ctx, sys, t, true); err != nil {
 		h.fail(workload, k.name, err)
 	}
