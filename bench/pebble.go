@@ -38,7 +38,7 @@ type pebbleSystem struct {
 }
 
 func openPebble(path string, o openOptions, noSyncWait bool) (system, error) {
-	db, err := pebble.Open(path, &pebble.Options{FormatMajorVersion: pebble.FormatNewest})
+	db, err := pebble.Open(path, &pebble.Options{FormatMajorVersion: pebble.FormatNewest, Logger: quietLogger{}})
 	if err != nil {
 		return nil, err
 	}
@@ -212,3 +212,14 @@ func (p *pebbleSystem) note(elapsed time.Duration) string {
 }
 
 func (p *pebbleSystem) close() error { return p.db.Close() }
+
+// quietLogger passes Pebble's errors to its default logger and drops its
+// informational lines: it logs every WAL it replays on open, which would
+// bury the harness's progress.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any) {}
+
+func (quietLogger) Errorf(format string, args ...any) { pebble.DefaultLogger.Errorf(format, args...) }
+
+func (quietLogger) Fatalf(format string, args ...any) { pebble.DefaultLogger.Fatalf(format, args...) }
