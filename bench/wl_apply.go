@@ -84,7 +84,10 @@ func (h *harness) applyCell(ctx context.Context, k systemKind, s applySpec) {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(p), 0x9e3779b97f4a7c15))
 			n := int64(0)
-			for !stop.Load() {
+			// Every producer commits at least once, so that a system
+			// slower than a short cell still has a rate and something to
+			// check.
+			for first := true; first || !stop.Load(); first = false {
 				ki := rng.IntN(len(s.keys))
 				amount := 1 + rng.Int64N(9)
 				if err := sys.apply(ctx, event{Key: s.keys[ki], Amount: amount}); err != nil {

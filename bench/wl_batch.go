@@ -50,7 +50,10 @@ func (h *harness) batchCell(ctx context.Context, k systemKind, workload string, 
 			rng := rand.New(rand.NewPCG(uint64(p), 0x2545f4914f6cdd1d))
 			batch := make([]event, batchSize)
 			idx := make([]int, batchSize)
-			for !stop.Load() {
+			// Every producer commits at least once, so that a system
+			// slower than a short cell still has a rate and something to
+			// check.
+			for first := true; first || !stop.Load(); first = false {
 				for i := range batch {
 					idx[i] = rng.IntN(len(keys))
 					batch[i] = event{Key: keys[idx[i]], Amount: 1 + rng.Int64N(9)}
