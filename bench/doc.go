@@ -68,8 +68,8 @@
 // # The sync limit
 //
 // Before and after each workload group the harness runs a loop of 4 KiB
-// appends to a new file in the temporary directory, each followed by
-// fdatasync, for a quarter of a timed cell (between 10 ms and 1 s), and
+// overwrites of a file it wrote and synced in full beforehand, in the
+// temporary directory, each followed by fdatasync, for a quarter of a timed cell (between 10 ms and 1 s), and
 // reports the syncs per second both achieved. Their mean is the group's
 // sync limit: the most commits per second a log that syncs once per commit
 // can make on that disk then. livefold's rows (and Pebble's notes) count

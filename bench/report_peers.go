@@ -64,7 +64,7 @@ func writePeers(w io.Writer, rows []row) {
 	fmt.Fprintln(w, "### livefold against the peers")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "livefold's figure over each peer's in the same cell (above 1.00x livefold is ahead); livefold's "+
-		"durable commits per second, and those over the sync limit: the syncs per second of a loop of 4 KiB appends, "+
+		"durable commits per second, and those over the sync limit: the syncs per second of a loop of 4 KiB overwrites of a preallocated file, "+
 		"each followed by fdatasync, in the same directory, the mean of the probes just before and just after the cell's group.")
 	fmt.Fprintln(w)
 	head := []string{"workload", "livefold"}
@@ -96,6 +96,6 @@ func writeProbes(w io.Writer, probes []syncProbe, length time.Duration) {
 	for i, p := range probes {
 		parts[i] = fmt.Sprintf("%s %s → %s", p.group, humanize(p.before), humanize(p.after))
 	}
-	fmt.Fprintf(w, "Sync limit, syncs/s of 4 KiB appends each followed by fdatasync (%v per probe), before → after each group: %s.  \n",
+	fmt.Fprintf(w, "Sync limit, syncs/s of 4 KiB overwrites of a preallocated file, each followed by fdatasync (%v per probe), before → after each group: %s.  \n",
 		length, strings.Join(parts, "; "))
 }
