@@ -26,7 +26,7 @@ func TestRun_ShortPeers_ChecksPassAndPeerTable(t *testing.T) {
 		"| workload | livefold | vs pebble-sync | vs pebble-nosyncwait | vs badger-sync | commits/s | sync limit (syncs/s) | of the sync limit |",
 		"| apply p=64 keys=500 | pebble-nosyncwait |", "| apply p=1 keys=500 | badger-sync |", "| rebuild 1 key from 20000 events | pebble-sync |",
 		">= 1.5x pebble-nosyncwait", ">= 1.2x pebble-sync", "commits >= 70% of the sync limit", ">= 1.5x Pebble's batch",
-		"WAL syncs/s", "Sync limit, syncs/s of 4 KiB appends"} {
+		"WAL syncs/s", "Sync limit, syncs/s of 4 KiB overwrites"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}
