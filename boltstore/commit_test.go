@@ -203,7 +203,7 @@ func TestStore_Submit_CallbacksInOrder(t *testing.T) {
 	eachConfig(t, func(t *testing.T, opts ...boltstore.Option) {
 		s := openStore(t, append(opts, boltstore.WithMaxBatch(7))...)
 		const n = 300
-		var got []int // appended only on the committer goroutine
+		var got []int // appended only on the completer goroutine
 		all := make(chan struct{})
 		for i := range n {
 			err := s.Submit(context.Background(), []store.Write{put("p", key(i), 0, rec(1, "v"))}, func(err error) {
@@ -382,7 +382,7 @@ func TestStore_Commit_WaitsPastContext(t *testing.T) {
 	}
 }
 
-// Ensure that a panicking callback is logged and neither stops the committer
+// Ensure that a panicking callback is logged and neither stops the Store
 // nor skips the callbacks after it.
 func TestStore_Submit_PanickingDone(t *testing.T) {
 	var buf syncBuffer
@@ -478,7 +478,7 @@ func TestStore_Stats_Counts(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the committer and the test goroutine.
+// syncBuffer is a log sink safe for the Store's goroutines and the test.
 type syncBuffer struct {
 	mu sync.Mutex // guards b
 	b  strings.Builder

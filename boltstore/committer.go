@@ -14,182 +14,342 @@ import (
 // below the 4 GiB its length field can describe.
 const maxBatchBytes = 64 << 20
 
-// committer is the state of the Store's single committer goroutine. Every
-// field is owned by that goroutine; nothing else touches it.
+// maxOutstanding bounds the batches handed to the completer and not yet
+// back. The committer takes no request while any is out, so at most the
+// batch being synced then and the one built before it follow: two. The
+// completer's channels hold this many, so neither side ever waits for the
+// other to send.
+const maxOutstanding = 4
+
+// committer is the state of the Store's committer goroutine, which takes
+// requests off the queue in order, judges them and groups them into
+// batches. With the write-ahead log it judges each request as it takes it,
+// into the frame it is building, while the syncer goroutine writes and syncs
+// the previous frame; the frame goes to the syncer once that sync
+// succeeded. Without the log it commits each batch in a transaction of the
+// file itself. Either way a completer goroutine reports the outcomes, so
+// that no caller's callback runs on the committer or the syncer. The
+// committer starts and stops both; every field is owned by the committer
+// goroutine.
 //
-// Both commit paths share one implementation of the rules (commitWrites,
-// judge, current): only where accepted writes go and how they are made
-// durable differs, and that is the sink's.
+// Both commit paths share one implementation of the rules (judge, current,
+// fail): only where accepted writes go and how they are made durable
+// differs.
 type committer struct {
 	s *Store
-	// batch and errs are reused for every batch: errs[i] is the outcome of
-	// batch[i].
-	batch []request
-	errs  []error
-	// pending holds the newest version of every key the batch has accepted
-	// so far, so later requests of the batch are judged against them. It
-	// stays empty without a log: the lookups then read the write transaction,
-	// which holds the batch's writes already, and the map would only cost.
-	pending map[bucketKey]overlayEntry
-	// sink takes the accepted writes; log is the same sink when the Store
-	// has a write-ahead log, else nil.
-	sink sink
-	log  *logSink
+	// log is the frame builder when the Store has a write-ahead log, tx
+	// the transaction sink when it has not; exactly one is set.
+	log *logSink
+	tx  *txSink
+	// building takes the requests off the queue. syncing is the batch the
+	// syncer holds (log only), nil while it is idle.
+	building, syncing *batch
+	syncer            *syncer
+	completer         *completer
+	// outstanding counts the batches handed to the completer and not yet
+	// back: while one is out, a callback may be running, and the committer
+	// takes no request off the queue (see run).
+	outstanding int
+	free        []*batch
 }
 
 func newCommitter(s *Store) *committer {
-	c := &committer{
-		s:       s,
-		batch:   make([]request, 0, min(s.cfg.maxBatch, 256)),
-		pending: make(map[bucketKey]overlayEntry),
-	}
+	c := &committer{s: s, completer: newCompleter(s)}
 	if s.wal != nil {
 		c.log = newLogSink(s)
-		c.sink = c.log
+		c.syncer = newSyncer(s.wal)
 	} else {
-		c.sink = newTxSink(s)
+		c.tx = newTxSink(s)
 	}
 	return c
 }
 
-// run takes batches off the queue until Close closes it and everything queued
-// was handled. It waits for the first request of a batch, then takes whatever
-// else is already queued without waiting, so a lone caller never waits for
-// company.
+// run commits and reports requests until Close closes the queue and
+// everything queued was reported, then folds the log into the file and
+// stops the syncer and the completer.
+//
+// It waits for the first request of a batch, then takes whatever else is
+// already queued without waiting, so a lone caller never waits for
+// company; with the log, while the syncer syncs one frame the committer
+// goes on taking requests into the next, which the syncer gets as soon as
+// it is done. While a batch's outcomes are being reported the committer
+// takes no request off the queue: a slow callback then holds the Store as
+// it always did (the queue fills and Submit blocks), yet the next commit
+// is already being synced, and a quick one costs nothing.
 func (c *committer) run() {
 	defer close(c.s.stopped)
+	go c.completer.run()
+	if c.syncer != nil {
+		go c.syncer.run()
+	}
+	queue := c.s.queue
 	for {
-		req, ok := <-c.s.queue
-		if !ok {
-			if c.log != nil {
-				// Fold the log in before the file closes, so the file
-				// alone holds every commit.
-				c.s.finalCheckpoint = c.log.checkpoint()
+		c.advance()
+		if queue == nil && c.building == nil && c.syncing == nil && c.outstanding == 0 {
+			break
+		}
+		var take <-chan request
+		if queue != nil && c.outstanding == 0 && c.canTake() {
+			take = queue
+		}
+		var synced <-chan *batch
+		if c.syncing != nil {
+			synced = c.syncer.out
+		}
+		var completed <-chan *batch
+		if c.outstanding > 0 {
+			completed = c.completer.out
+		}
+		select {
+		case req, ok := <-take:
+			if ok {
+				c.take(req)
+				ok = c.drain(queue)
 			}
-			return
-		}
-		c.batch = append(c.batch[:0], req)
-		size := req.size
-	drain:
-		for len(c.batch) < c.s.cfg.maxBatch && size < maxBatchBytes {
-			select {
-			case req, ok := <-c.s.queue:
-				if !ok {
-					break drain
-				}
-				c.batch = append(c.batch, req)
-				size += req.size
-			default:
-				break drain
+			if !ok {
+				queue = nil
 			}
+		case b := <-synced:
+			c.synced(b)
+		case b := <-completed:
+			c.outstanding--
+			b.reset()
+			c.free = append(c.free, b)
 		}
-		writes, checkpoint := c.prepareErrs()
-		if writes > 0 {
-			c.commitGuarded(writes, size)
+	}
+	if c.log != nil {
+		// Fold the log in before the file closes, so the file alone
+		// holds every commit.
+		c.s.finalCheckpoint = c.log.checkpoint()
+		c.syncer.stop()
+	}
+	c.completer.stop()
+}
+
+// canTake says whether the batch being built takes another request.
+func (c *committer) canTake() bool {
+	b := c.building
+	return b == nil || !b.closed && !b.full(c.s.cfg.maxBatch)
+}
+
+// drain takes the requests already queued, without waiting, while the batch
+// takes them. It returns false once the queue is closed.
+func (c *committer) drain(queue chan request) bool {
+	for c.canTake() {
+		select {
+		case req, ok := <-queue:
+			if !ok {
+				return false
+			}
+			c.take(req)
+		default:
+			return true
 		}
+	}
+	return true
+}
+
+// take adds req to the batch being built; with the log it judges req now,
+// and adds its writes to the frame if it passes.
+func (c *committer) take(req request) {
+	b := c.building
+	if b == nil {
+		if n := len(c.free); n > 0 {
+			b, c.free = c.free[n-1], c.free[:n-1]
+		} else {
+			b = newBatch()
+		}
+		c.building = b
 		if c.log != nil {
-			c.log.afterBatch(c.batch, c.errs, checkpoint)
+			c.log.begin(b)
 		}
-		c.complete()
-		clear(c.batch) // drop references to callers' writes and callbacks
-		c.batch = c.batch[:0]
+	}
+	b.reqs = append(b.reqs, req)
+	b.errs = append(b.errs, nil)
+	b.size += req.size
+	b.writes += len(req.writes)
+	if req.checkpoint {
+		// The checkpoint follows this batch: later requests wait for
+		// the next one.
+		b.checkpoint, b.closed = true, true
+	}
+	if c.log != nil && len(req.writes) > 0 {
+		b.errs[len(b.errs)-1] = c.logRequest(b, req.writes)
 	}
 }
 
-// prepareErrs sizes c.errs for the batch and counts its writes.
-func (c *committer) prepareErrs() (writes int, checkpoint bool) {
-	if n := len(c.batch); cap(c.errs) < n {
-		c.errs = make([]error, n, cap(c.batch))
-	} else {
-		c.errs = c.errs[:n] // all nil: complete cleared them
-	}
-	for i := range c.batch {
-		writes += len(c.batch[i].writes)
-		checkpoint = checkpoint || c.batch[i].checkpoint
-	}
-	c.s.stats.recordBatch(len(c.batch), writes)
-	return writes, checkpoint
-}
-
-// commitGuarded is commitWrites under guard: a damaged page of the file
-// that makes bbolt panic, or fault, while the batch is judged or committed
-// fails the batch (store.ErrCommit wrapping store.ErrCorrupt) instead of the
-// committer, which goes on with the next batch. The sink's end, deferred in
-// commitWrites, has rolled the transaction back by then.
-func (c *committer) commitGuarded(writes, size int) {
+// logRequest judges one request against everything accepted before it and
+// adds its writes to b's frame if it passes; it returns the request's
+// outcome as far as it is known now. A failure to read the file fails the
+// request alone: nothing of it is in the frame.
+func (c *committer) logRequest(b *batch, writes []store.Write) error {
+	var reqErr error
 	err := guard(c.s.path, func() error {
-		c.commitWrites(writes, size)
+		var err error
+		reqErr, err = c.judge(writes)
+		return err
+	})
+	if err != nil {
+		// The read transaction may be broken by a damaged page; the next
+		// lookup begins another.
+		c.log.endRead()
+		c.s.stats.failedCommits.Add(1)
+		c.s.cfg.logger.Error("boltstore: commit failed",
+			"path", c.s.path, "requests", 1, "writes", len(writes), "err", err)
+		return fmt.Errorf("%w: %w", store.ErrCommit, err)
+	}
+	if reqErr != nil {
+		if errors.Is(reqErr, store.ErrConflict) {
+			b.conflicts++
+		} else {
+			b.corrupt++
+		}
+		return reqErr
+	}
+	for i := range writes {
+		c.log.add(b, &writes[i])
+	}
+	b.applied += len(writes)
+	return nil
+}
+
+// advance moves the batch being built on while nothing is being synced:
+// without the log it commits it; with the log it hands its frame to the
+// syncer, or reports it at once when it has nothing to write (every
+// request rejected, a barrier, a failure).
+func (c *committer) advance() {
+	for c.syncing == nil && c.building != nil {
+		b := c.building
+		c.building = nil
+		c.s.stats.recordBatch(len(b.reqs), b.writes)
+		switch {
+		case c.tx != nil:
+			c.commitTx(b)
+			c.settle(b)
+		case !b.failed && b.applied > 0:
+			c.log.seal(b)
+			c.syncing = b
+			c.syncer.in <- b
+		default:
+			if !b.failed {
+				c.s.stats.recordRejections(b.conflicts, b.corrupt)
+			}
+			c.settle(b)
+		}
+	}
+}
+
+// synced takes b back from the syncer. A frame made durable goes into the
+// overlay, where readers and later requests see it, before any of its
+// outcomes is reported. A frame that failed fails its batch, and also the
+// batch being built: its requests were judged against the failed one's
+// writes, and nothing of them was written.
+func (c *committer) synced(b *batch) {
+	c.syncing = nil
+	st := &c.s.stats
+	if b.syncErr != nil {
+		c.fail(b, b.syncErr)
+		if next := c.building; next != nil {
+			c.fail(next, fmt.Errorf("judged against a commit that failed: %w", b.syncErr))
+			next.closed = true
+		}
+	} else {
+		c.s.overlay.set(b.accepted, b.sealed)
+		st.logBytes.Store(c.s.wal.off)
+		st.recordCommit(b.applied, b.syncTime)
+		st.recordRejections(b.conflicts, b.corrupt)
+	}
+	c.settle(b)
+}
+
+// settle hands b to the completer, with the log after the checkpoint a
+// request of b asked for (whose outcome those requests get) or the log's
+// size calls for. The syncer is idle.
+func (c *committer) settle(b *batch) {
+	if c.log != nil && (b.checkpoint || c.log.due()) {
+		err := c.log.checkpoint()
+		for i := range b.reqs {
+			if b.reqs[i].checkpoint {
+				b.errs[i] = err
+			}
+		}
+	}
+	c.outstanding++
+	c.completer.in <- b
+}
+
+// commitTx commits b as one transaction of the file, under guard: a damaged
+// page of the file that makes bbolt panic, or fault, while the batch is
+// judged or committed fails the batch (store.ErrCommit wrapping
+// store.ErrCorrupt) instead of the committer, which goes on with the next
+// batch. The transaction is rolled back by then.
+func (c *committer) commitTx(b *batch) {
+	if b.writes == 0 {
+		return
+	}
+	err := guard(c.s.path, func() error {
+		c.commitTxWrites(b)
 		return nil
 	})
 	if err != nil {
-		c.fail(err, writes)
+		c.fail(b, err)
 	}
 }
 
-// commitWrites judges the batch's requests in order, hands the writes of
-// each accepted request to the sink, makes them durable in one commit and
-// fills c.errs. A rejected request changes nothing and fails alone; a failure
-// of the sink fails every request of the batch. size is the batch's size as
-// validate measured it.
-func (c *committer) commitWrites(writes, size int) {
+// commitTxWrites judges b's requests in order in the file's write
+// transaction, which holds the writes of the requests accepted before,
+// writes those of each accepted request, commits and fills b.errs. A
+// rejected request changes nothing and fails alone; a failure of the
+// transaction fails every request of the batch.
+func (c *committer) commitTxWrites(b *batch) {
 	st := &c.s.stats
-	clear(c.pending)
-	c.sink.begin(size)
-	defer c.sink.end()
-	applied, conflicts, corrupt := 0, 0, 0
-	for i := range c.batch {
-		req := c.batch[i].writes
+	t := c.tx
+	defer t.end()
+	for i := range b.reqs {
+		req := b.reqs[i].writes
 		if len(req) == 0 {
 			continue
 		}
 		reqErr, err := c.judge(req)
 		if err != nil {
-			c.fail(err, writes)
+			c.fail(b, err)
 			return
 		}
 		if reqErr != nil {
-			c.errs[i] = reqErr
+			b.errs[i] = reqErr
 			if errors.Is(reqErr, store.ErrConflict) {
-				conflicts++
+				b.conflicts++
 			} else {
-				corrupt++
+				b.corrupt++
 			}
 			continue
 		}
 		for j := range req {
-			w := &req[j]
-			if err := c.sink.add(w); err != nil {
-				c.fail(err, writes)
+			if err := t.add(&req[j]); err != nil {
+				c.fail(b, err)
 				return
 			}
-			if c.log != nil {
-				e := overlayEntry{present: !w.Delete}
-				if e.present {
-					e.version, e.stamp = w.Record.Version, w.Record.Stamp
-				}
-				c.pending[bucketKey{w.Bucket, w.Key}] = e
-			}
 		}
-		applied += len(req)
+		b.applied += len(req)
 	}
 	// Rejections count only once the commit they were judged for
 	// succeeded; otherwise every request gets store.ErrCommit instead.
-	if applied == 0 {
-		st.recordRejections(conflicts, corrupt)
+	if b.applied == 0 {
+		st.recordRejections(b.conflicts, b.corrupt)
 		return // every request was rejected: nothing to write or sync
 	}
 	start := time.Now()
-	if err := c.sink.commit(); err != nil {
-		c.fail(err, writes)
+	if err := t.commit(); err != nil {
+		c.fail(b, err)
 		return
 	}
-	st.recordCommit(applied, time.Since(start))
-	st.recordRejections(conflicts, corrupt)
+	st.recordCommit(b.applied, time.Since(start))
+	st.recordRejections(b.conflicts, b.corrupt)
 }
 
 // judge checks every write of one request against the newest record; a
 // failed check rejects the whole request (reqErr). err reports a failure to
-// read the file at all, which fails the batch.
+// read the file at all.
 func (c *committer) judge(req []store.Write) (reqErr, err error) {
 	for i := range req {
 		w := &req[i]
@@ -204,21 +364,32 @@ func (c *committer) judge(req []store.Write) (reqErr, err error) {
 	return nil, nil
 }
 
-// current returns the record w replaces (present false: absent): from the
-// batch being built, else the log, else the database file. A key of the file
+// current returns the record w replaces (present false: absent). With the
+// log: from the batch being built, else the frame being synced, else the
+// log's records, else the database file; without it, from the file's write
+// transaction, which holds the batch's earlier writes. A key of the file
 // that holds a nested bucket is a damaged record, also for Force: bbolt's
 // Put would fail the whole transaction on it. With w.Force current does not
 // decode a record of the file, which may be damaged.
 func (c *committer) current(w *store.Write) (e overlayEntry, reqErr, err error) {
-	if e, ok := c.pending[bucketKey{w.Bucket, w.Key}]; ok {
-		return e, nil, nil
-	}
+	var v *txView
 	if c.log != nil {
+		k := bucketKey{w.Bucket, w.Key}
+		if e, ok := c.building.pending[k]; ok {
+			return e, nil, nil
+		}
+		if c.syncing != nil {
+			if e, ok := c.syncing.pending[k]; ok {
+				return e, nil, nil
+			}
+		}
 		if e, ok := c.s.overlay.lookup(w.Bucket, w.Key); ok {
 			return e, nil, nil
 		}
+		v, err = c.log.file()
+	} else {
+		v, err = c.tx.file()
 	}
-	v, err := c.sink.file()
 	if err != nil {
 		return overlayEntry{}, nil, err
 	}
@@ -239,42 +410,14 @@ func (c *committer) current(w *store.Write) (e overlayEntry, reqErr, err error) 
 	return overlayEntry{present: true, version: rec.Version, stamp: rec.Stamp}, nil, nil
 }
 
-// fail gives every request of the batch the same commit error.
-func (c *committer) fail(cause error, writes int) {
+// fail gives every request of b the same commit error.
+func (c *committer) fail(b *batch, cause error) {
 	err := fmt.Errorf("%w: %w", store.ErrCommit, cause)
-	for i := range c.errs {
-		c.errs[i] = err
+	for i := range b.errs {
+		b.errs[i] = err
 	}
+	b.failed = true
 	c.s.stats.failedCommits.Add(1)
 	c.s.cfg.logger.Error("boltstore: commit failed",
-		"path", c.s.path, "requests", len(c.batch), "writes", writes, "err", cause)
-}
-
-// complete reports every outcome, in batch order.
-func (c *committer) complete() {
-	// Counted first, so that a caller whose callback ran sees it in Stats.
-	c.s.stats.requests.Add(uint64(len(c.batch)))
-	for i := range c.batch {
-		req := &c.batch[i]
-		switch {
-		case req.wait != nil:
-			req.wait <- c.errs[i]
-		case req.done != nil:
-			c.callDone(req.done, c.errs[i])
-		}
-	}
-	clear(c.errs)
-}
-
-// callDone runs one callback, containing its panic so that one faulty caller
-// cannot stop the committer and strand every other caller.
-func (c *committer) callDone(done func(error), err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			c.s.stats.callbackPanics.Add(1)
-			c.s.cfg.logger.Error("boltstore: done callback panicked",
-				"path", c.s.path, "panic", p, "outcome", err)
-		}
-	}()
-	done(err)
+		"path", c.s.path, "requests", len(b.reqs), "writes", b.writes, "err", cause)
 }

@@ -13,8 +13,8 @@ import (
 // an Expect check, judged, then logged or put, and committed without a sync,
 // without the queue or callbacks, whose scheduling makes the public
 // benchmarks noisy, and (for the log) without checkpoints. It is in the
-// package because it drives a committer directly; the Store's own committer
-// is idle meanwhile.
+// package because it drives a committer directly, standing in for its
+// syncer and completer; the Store's own goroutines are idle meanwhile.
 func BenchmarkCommitter_Batch(b *testing.B) {
 	for _, cfg := range []struct {
 		name string
@@ -46,7 +46,6 @@ func BenchmarkCommitter_Batch(b *testing.B) {
 			b.ReportAllocs()
 			n := 0
 			for b.Loop() {
-				size := 0
 				for i := range reqs {
 					k := next % keys
 					next++
@@ -55,20 +54,25 @@ func BenchmarkCommitter_Batch(b *testing.B) {
 						Record: store.Record{Version: v + 1, Position: v + 1, State: state}}
 					versions[k] = v + 1
 					reqs[i] = request{writes: writes[i], size: store.RequestSize(writes[i])}
-					size += reqs[i].size
 				}
-				c.batch = append(c.batch[:0], reqs...)
-				nw, checkpoint := c.prepareErrs()
-				c.commitWrites(nw, size)
-				if c.log != nil {
-					c.log.afterBatch(c.batch, c.errs, checkpoint)
+				for _, r := range reqs {
+					c.take(r)
 				}
-				for i, err := range c.errs {
+				c.advance()
+				if c.syncing != nil {
+					sb := <-c.syncer.in
+					sb.syncErr = s.wal.append(sb.sealed)
+					c.synced(sb)
+				}
+				done := <-c.completer.in
+				for i, err := range done.errs {
 					if err != nil {
 						b.Fatalf("request %d = %v", i, err)
 					}
 				}
-				clear(c.errs)
+				c.outstanding--
+				done.reset()
+				c.free = append(c.free, done)
 				n += batch
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/write")

@@ -71,7 +71,7 @@ type event struct {
 // current directory (those of a store the workload abandoned in a crash)
 // go to the operating system unrecorded.
 type crashFS struct {
-	// mu guards every field below: the committer, Open and Close record
+	// mu guards every field below: the Store's goroutines, Open and Close record
 	// operations, and the workload's callbacks record marks, on their own
 	// goroutines.
 	mu     sync.Mutex
@@ -89,6 +89,10 @@ type crashFS struct {
 	// (a write the record missed) is kept in diverged.
 	cache    map[int][]byte
 	diverged error
+	// beforeSync, when set, is called at every sync of a recorded file,
+	// before it counts as a sync point and without mu held: a test holds a
+	// sync in flight in it.
+	beforeSync func()
 }
 
 func newCrashFS(dir string) *crashFS {
@@ -135,6 +139,13 @@ func (c *crashFS) failNext(n int) {
 	for i := range n {
 		c.fail[c.syncPoints+1+i] = true
 	}
+}
+
+// onSync makes fn the beforeSync hook (nil: none).
+func (c *crashFS) onSync(fn func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.beforeSync = fn
 }
 
 // mark records a workload event and returns its index in events.
@@ -321,10 +332,17 @@ func (f *crashFile) size() (int64, error) {
 // what is durable, and the real files only play the page cache.
 func (f *crashFile) sync() error {
 	f.fs.mu.Lock()
-	defer f.fs.mu.Unlock()
-	if !f.recordedLocked() {
+	hook := f.fs.beforeSync
+	recorded := f.recordedLocked()
+	f.fs.mu.Unlock()
+	if !recorded {
 		return nil
 	}
+	if hook != nil {
+		hook()
+	}
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
 	if f.fs.syncPointLocked() {
 		f.fs.failedLocked(f.fs.recordLocked(event{kind: evSync, inode: f.inode, ok: false}))
 		return errInjected

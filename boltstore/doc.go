@@ -7,7 +7,8 @@
 //
 // # Basics
 //
-// Open starts one committer goroutine owned by the Store; Close stops it.
+// Open starts the Store's goroutines (a committer, with the log a syncer,
+// and a completer that reports outcomes); Close stops them.
 // Submit enqueues a request (a slice of Writes that apply atomically: all or
 // none) and reports its outcome through a callback; Commit enqueues and waits.
 // Each store.Write carries Expect, the version the record must have when the
@@ -23,6 +24,14 @@
 // is never made to wait for company, and under load batches grow by
 // themselves while the previous commit is synced.
 //
+// With the log, commits overlap their syncs: while the syncer goroutine
+// writes and fdatasyncs one batch's frame, the committer takes the requests
+// queued meanwhile, judges them against everything accepted before them,
+// the frame being synced included, and builds the next frame, which is
+// written as soon as that sync succeeded, never before. If the sync fails,
+// the requests judged against its writes fail with it (store.ErrCommit):
+// nothing of them was written.
+//
 // Requests are applied and reported in queue (submission) order. Each
 // request's Expect values are checked against the transaction's view, which
 // includes the earlier requests of the same batch; a request that fails its
@@ -32,11 +41,14 @@
 // (see Failed syncs for the window a failed sync leaves), and the Store keeps
 // serving later requests.
 //
-// Outcomes are reported on the committer goroutine after the transaction
-// ended, in submission order: a done callback returns before any later
-// request's callback starts, so a publisher driven by callbacks sees commits
-// in commit order and never publishes an uncommitted write. A Get that starts
-// after a done(nil) returned sees that write.
+// Outcomes are reported after the commit was made durable (or failed), on
+// the completer goroutine, in submission order: a done callback returns
+// before any later request's callback starts, so a publisher driven by
+// callbacks sees commits in commit order and never publishes an uncommitted
+// write. A Get that starts after a done(nil) returned sees that write. No
+// callback runs on the committer or the syncer: the commit after a
+// callback's is made durable while it runs, and the committer takes new
+// requests off the queue once it returned.
 //
 // # The write-ahead log
 //
@@ -146,16 +158,17 @@
 //
 // Close stops accepting requests (store.ErrClosed), lets the committer commit and
 // report everything already accepted, folds the log into the file and removes
-// it, stops the committer and closes the file; no accepted request is lost.
+// it, stops the Store's goroutines and closes the file; no accepted request is lost.
 // If the final checkpoint fails, Close says so and leaves the log for the
 // next Open to replay. Every later call returns store.ErrClosed; a second
 // Close returns nil.
 //
 // # Caveats
 //
-// Done callbacks run on the committer goroutine, which commits every
-// request: while one runs, nothing commits. A callback must be quick and
-// must not wait for the Store. Commit, Checkpoint and Close wait for the
+// Done callbacks run on the Store's completer goroutine, one at a time:
+// while one runs, the commit already under way after it completes, but no
+// request is taken off the queue, so a slow callback holds up every later
+// request. A callback must be quick and must not wait for the Store. Commit, Checkpoint and Close wait for the
 // committer, and so does a Submit that finds the queue full: called from
 // inside done, or from a goroutine done waits for, they deadlock the Store,
 // which does not detect it. Hand slow work and such calls to a goroutine of

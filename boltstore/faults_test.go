@@ -3,12 +3,14 @@ package boltstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/livefold/livefold/store"
 )
@@ -16,7 +18,7 @@ import (
 // These tests fail syncs through crashFS, which only a test in the package
 // can give a Store.
 
-// lockedBuffer is a log sink safe for the committer and the test.
+// lockedBuffer is a log sink safe for the Store's goroutines and the test.
 type lockedBuffer struct {
 	mu sync.Mutex // guards b
 	b  strings.Builder
@@ -202,5 +204,148 @@ func TestStore_Commit_WithoutWALFailedFileSync(t *testing.T) {
 	}
 	if st := s.Stats(); st.FailedSyncs != 3 || st.FailedCommits != 2 {
 		t.Errorf("Stats FailedSyncs %d, FailedCommits %d; want 3 and 2", st.FailedSyncs, st.FailedCommits)
+	}
+}
+
+// holdSync makes the next sync of a recorded file wait until release is
+// closed; entered is closed once it waits. Later syncs are told on synced,
+// which must be received from.
+type holdSync struct {
+	entered, release chan struct{}
+	synced           chan struct{}
+	once             sync.Once
+}
+
+func holdNextSync(fsys *crashFS) *holdSync {
+	h := &holdSync{entered: make(chan struct{}), release: make(chan struct{}), synced: make(chan struct{})}
+	fsys.onSync(func() {
+		first := false
+		h.once.Do(func() { first = true })
+		if first {
+			close(h.entered)
+			<-h.release
+			return
+		}
+		h.synced <- struct{}{}
+	})
+	return h
+}
+
+// waitTaken waits until the committer took every queued request, which it
+// judges before it looks at anything else.
+func waitTaken(s *Store) {
+	for s.Stats().QueueLen > 0 {
+		time.Sleep(time.Millisecond) // polling the observable queue length, not timing
+	}
+}
+
+// Ensure that while a frame is synced the committer judges the requests
+// queued meanwhile against its writes, and that when its sync fails they fail
+// with it, nothing of them reaches the log, and the store goes on from the
+// last commit that succeeded.
+func TestStore_Commit_FailedSyncFailsTheRequestsJudgedOnIt(t *testing.T) {
+	s, fsys, _ := openFaulty(t)
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Commit(ctx, write("a", 1)); err != nil {
+		t.Fatal(err)
+	}
+	h := holdNextSync(fsys)
+	first := make(chan error, 1)
+	if err := s.Submit(ctx, write("a", 2), func(err error) { first <- err }); err != nil {
+		t.Fatal(err)
+	}
+	<-h.entered
+	chained, other := make(chan error, 1), make(chan error, 1)
+	if err := s.Submit(ctx, write("a", 3), func(err error) { chained <- err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Submit(ctx, write("z", 1), func(err error) { other <- err }); err != nil {
+		t.Fatal(err)
+	}
+	waitTaken(s)
+	fsys.onSync(nil)
+	fsys.failNext(1)
+	close(h.release)
+	for name, ch := range map[string]chan error{"the failed": first, "the chained": chained, "the other": other} {
+		if err := <-ch; !errors.Is(err, store.ErrCommit) || !errors.Is(err, errInjected) {
+			t.Errorf("%s request = %v; want ErrCommit wrapping the failed sync", name, err)
+		}
+	}
+	if r, ok, err := s.Get(ctx, "p", "a"); err != nil || !ok || r.Version != 1 {
+		t.Errorf("Get(a) = %+v, %v, %v; want version 1", r, ok, err)
+	}
+	if _, ok, err := s.Get(ctx, "p", "z"); err != nil || ok {
+		t.Errorf("Get(z) = %v, %v; want absent", ok, err)
+	}
+	if err := s.Commit(ctx, write("a", 2)); err != nil {
+		t.Fatalf("Commit on the last acknowledged version = %v", err)
+	}
+	data, err := os.ReadFile(walPath(s.path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, _, err := loadFoldPoint(s.db, s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scanLog(walPath(s.path), data, fp, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range sc.writes {
+		r, err := DecodeRecord(w.value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s@%d", w.key, r.Version))
+	}
+	if strings.Join(got, ",") != "a@1,a@2" {
+		t.Errorf("the log replays %v; want the acknowledged a@1 and a@2", got)
+	}
+}
+
+// Ensure that the next frame is written and synced while a done callback of
+// the commit before it runs: callbacks run on a goroutine of their own,
+// never between two syncs.
+func TestStore_Submit_NextCommitSyncsWhileCallbackRuns(t *testing.T) {
+	s, fsys, _ := openFaulty(t)
+	defer s.Close()
+	ctx := context.Background()
+	h := holdNextSync(fsys)
+	inCallback, releaseCallback := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	err := s.Submit(ctx, write("a", 1), func(err error) {
+		close(inCallback)
+		<-releaseCallback
+		first <- err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-h.entered
+	second := make(chan error, 1)
+	if err := s.Submit(ctx, write("b", 1), func(err error) { second <- err }); err != nil {
+		t.Fatal(err)
+	}
+	waitTaken(s)
+	close(h.release)
+	<-inCallback
+	select {
+	case <-h.synced:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second commit was not synced while the first one's callback ran")
+	}
+	fsys.onSync(nil)
+	close(releaseCallback)
+	if err := <-first; err != nil {
+		t.Errorf("first = %v", err)
+	}
+	if err := <-second; err != nil {
+		t.Errorf("second = %v", err)
+	}
+	if st := s.Stats(); st.Commits != 2 || st.Batches != 2 {
+		t.Errorf("Stats Commits %d, Batches %d; want 2 and 2", st.Commits, st.Batches)
 	}
 }

@@ -1,36 +1,34 @@
 package boltstore
 
 import (
-	"bytes"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/livefold/livefold/store"
 )
 
-// logSink commits every batch as one frame of the write-ahead log with one
-// fdatasync; the database file is written later, by checkpoints. Every field
-// is owned by the committer goroutine.
+// logSink builds the frames of the write-ahead log, one per batch, which
+// the syncer appends with one fdatasync each, and checkpoints the log into
+// the database file. Every field is owned by the committer goroutine.
 type logSink struct {
 	s *Store
 	// view reads the database file in a read transaction, begun on the first
-	// lookup of a batch that misses the log and ended before the frame is
-	// written: a checkpoint's write transaction may have to remap the file,
-	// which waits for every read transaction.
+	// lookup that misses the log and ended when the frame goes to the syncer
+	// and before a checkpoint: a checkpoint's write transaction may have to
+	// remap the file, which waits for every read transaction.
 	view txView
-	// frame is the frame being built and accepted the writes in it, with
-	// their places in it, for the overlay once the frame is durable.
-	frame    []byte
-	accepted []pendingWrite
 	// retryAt is the log offset at which a failed checkpoint is tried again.
 	retryAt int64
 }
 
 func newLogSink(s *Store) *logSink { return &logSink{s: s, view: newTxView()} }
 
-func (l *logSink) begin(size int) {
-	l.frame = newFrame(size)
+// begin starts b's frame.
+func (l *logSink) begin(b *batch) {
+	if b.frame == nil {
+		b.frame = newFrame(0)
+	}
+	b.frame = b.frame[:walHeaderSize]
 }
 
 func (l *logSink) file() (*txView, error) {
@@ -44,47 +42,34 @@ func (l *logSink) file() (*txView, error) {
 	return &l.view, nil
 }
 
-func (l *logSink) add(w *store.Write) error {
+// add appends one write of an accepted request to b's frame, and records it
+// as the newest of its key for the requests judged after it.
+func (l *logSink) add(b *batch, w *store.Write) {
 	p := pendingWrite{k: bucketKey{w.Bucket, w.Key}, present: !w.Delete}
 	if w.Delete {
-		l.frame = appendWALWrite(l.frame, w, 0)
+		b.frame = appendWALWrite(b.frame, w, 0)
 	} else {
-		l.frame = appendWALWrite(l.frame, w, headerLen+len(w.Record.State))
-		p.valStart = len(l.frame)
-		l.frame = EncodeRecord(l.frame, w.Record)
-		p.valEnd, p.version, p.stamp = len(l.frame), w.Record.Version, w.Record.Stamp
+		b.frame = appendWALWrite(b.frame, w, headerLen+len(w.Record.State))
+		p.valStart = len(b.frame)
+		b.frame = EncodeRecord(b.frame, w.Record)
+		p.valEnd, p.version, p.stamp = len(b.frame), w.Record.Version, w.Record.Stamp
 	}
-	l.accepted = append(l.accepted, p)
-	return nil
+	b.accepted = append(b.accepted, p)
+	b.pending[p.k] = overlayEntry{present: p.present, version: p.version, stamp: p.stamp}
 }
 
-func (l *logSink) commit() error {
+// seal ends b's read of the file and makes b.sealed, the frame the syncer
+// writes: a copy of the frame built, sized to fit, since the overlay keeps
+// it until a checkpoint while b's buffer is reused.
+func (l *logSink) seal(b *batch) {
 	l.endRead()
-	frame := l.s.wal.seal(l.frame)
-	if cap(frame) > 2*len(frame) {
-		// Rejected requests were counted in the frame's capacity; the
-		// overlay keeps the frame until a checkpoint, so keep only what is
-		// used.
-		frame = slices.Clip(bytes.Clone(frame))
-	}
-	if err := l.s.wal.append(frame); err != nil {
-		return err
-	}
-	l.s.overlay.set(l.accepted, frame)
-	l.s.stats.logBytes.Store(l.s.wal.off)
-	return nil
+	n := len(b.frame)
+	sealed := make([]byte, n, frameSize(n-walHeaderSize))
+	copy(sealed, b.frame)
+	b.sealed = l.s.wal.seal(sealed)
 }
 
-func (l *logSink) end() {
-	l.endRead()
-	// The overlay holds what it needs of the frame; drop the references to
-	// callers' keys.
-	clear(l.accepted)
-	l.accepted = l.accepted[:0]
-	l.frame = nil
-}
-
-// endRead ends the batch's read transaction, if one was begun.
+// endRead ends the read transaction, if one was begun.
 func (l *logSink) endRead() {
 	if l.view.tx != nil {
 		_ = l.view.tx.Rollback()
@@ -92,19 +77,11 @@ func (l *logSink) endRead() {
 	}
 }
 
-// afterBatch checkpoints when a request of the batch asked for it (and gives
-// those requests its outcome), or when the log reached its size.
-func (l *logSink) afterBatch(batch []request, errs []error, requested bool) {
-	w := l.s.wal
-	if !requested && (w.off < int64(l.s.cfg.walSize) || w.off < l.retryAt) {
-		return
-	}
-	err := l.checkpoint()
-	for i := range batch {
-		if batch[i].checkpoint {
-			errs[i] = err
-		}
-	}
+// due says whether the log reached the size at which it is checkpointed
+// (or, after a failed checkpoint, the size at which that is tried again).
+func (l *logSink) due() bool {
+	off := l.s.wal.off
+	return off >= int64(l.s.cfg.walSize) && off >= l.retryAt
 }
 
 // checkpoint writes the log's records into the database file in one
@@ -119,11 +96,15 @@ func (l *logSink) afterBatch(batch []request, errs []error, requested bool) {
 // new one (bbolt writes its meta page last), from both of which Open
 // replays exactly the frames the file lacks. So commits go on being
 // acknowledged.
+//
+// It runs on the committer while the syncer is idle, which then owns the
+// log.
 func (l *logSink) checkpoint() error {
 	w := l.s.wal
 	if w.off == 0 {
 		return nil // nothing logged since the last checkpoint
 	}
+	l.endRead()
 	start := time.Now()
 	err := w.clean()
 	fp := w.foldPoint()

@@ -80,15 +80,16 @@ func mustGet(t testing.TB, s *boltstore.Store, bucket, key string) (store.Record
 	return r, ok
 }
 
-// blocker holds the committer inside a done callback so that requests
-// submitted meanwhile queue up and form one batch when it is released.
+// blocker holds the Store inside a done callback, during which it takes no
+// request off the queue, so that requests submitted meanwhile queue up and
+// form one batch when it is released.
 type blocker struct {
 	entered chan struct{}
 	release chan struct{}
 }
 
-// block submits a request whose callback blocks the committer, and returns
-// once the committer is inside it.
+// block submits a request whose callback blocks the Store, and returns once
+// the callback runs.
 func block(t *testing.T, s *boltstore.Store) *blocker {
 	t.Helper()
 	b := &blocker{entered: make(chan struct{}), release: make(chan struct{})}

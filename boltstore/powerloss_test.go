@@ -74,7 +74,7 @@ type plEntry struct {
 
 // plHistory is what the workload did, for the checks.
 type plHistory struct {
-	// mu guards everything below: done callbacks record on the committer.
+	// mu guards everything below: done callbacks record on the completer.
 	mu     sync.Mutex
 	writes []plWrite
 	reqs   []plReq
@@ -182,9 +182,10 @@ func (h *plHistory) state(e plEntry) (bool, uint64, uint64) {
 
 // rounds submits n rounds of 1 to 3 requests of 1 or 2 writes each and
 // waits for their outcomes. A round's requests commit one by one, or
-// together in one batch: the committer is held in a callback while they are
-// submitted, so that the record, and the numbering of its sync points, is
-// the same in every run of a seed.
+// together in one batch: the Store is held in a callback, during which it
+// takes no request off the queue, while they are submitted, so that the
+// record, and the numbering of its sync points, is the same in every run of
+// a seed.
 func (r *plRun) rounds(n int) {
 	r.t.Helper()
 	ctx := context.Background()

@@ -9,33 +9,15 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// sink is where a batch's accepted writes go and how they are made durable:
-// a frame of the write-ahead log (logSink) or a bbolt write transaction of
-// the file (txSink). The committer calls begin, then file and add while it
-// judges the batch, then commit if anything was accepted, and end in every
-// case.
-type sink interface {
-	// begin starts a batch of size bytes, as validate measured them.
-	begin(size int)
-	// file returns a view of the database file in which the committer looks
-	// up the records neither the batch nor the log has, begun on first use
-	// in the batch.
-	file() (*txView, error)
-	// add takes one write of an accepted request; an error fails the batch.
-	add(w *store.Write) error
-	// commit makes the writes added durable and visible to readers.
-	commit() error
-	// end releases what the batch holds, committed or not.
-	end()
-}
-
-// maxRetainedArena is the largest value arena kept between batches; one batch
-// of huge states should not pin its memory for the life of the Store.
+// maxRetainedArena is the largest value arena, or frame buffer, kept between
+// batches; one batch of huge states should not pin its memory for the life
+// of the Store.
 const maxRetainedArena = 4 << 20
 
 // txSink commits every batch as one bbolt write transaction of the file:
 // the path without a log. The committer's lookups read the same
-// transaction, which already holds the batch's earlier writes.
+// transaction, which already holds the batch's earlier writes. Every field
+// is owned by the committer goroutine.
 type txSink struct {
 	s    *Store
 	view txView
@@ -49,8 +31,7 @@ func newTxSink(s *Store) *txSink {
 	return &txSink{s: s, view: newTxView()}
 }
 
-func (t *txSink) begin(int) {}
-
+// file returns the batch's write transaction, begun on first use.
 func (t *txSink) file() (*txView, error) {
 	if t.view.tx == nil {
 		tx, err := t.s.db.Begin(true)
@@ -62,6 +43,7 @@ func (t *txSink) file() (*txView, error) {
 	return &t.view, nil
 }
 
+// add writes one write of an accepted request into the transaction.
 func (t *txSink) add(w *store.Write) error {
 	v, err := t.file()
 	if err != nil {
@@ -75,6 +57,7 @@ func (t *txSink) add(w *store.Write) error {
 	return v.write(w.Bucket, w.Key, false, t.arena[start:len(t.arena):len(t.arena)])
 }
 
+// commit commits the transaction; see fileWriter.commit.
 func (t *txSink) commit() error {
 	// The transaction stays in the view until Commit returned: if bbolt
 	// panics inside it, end rolls it back, which releases bbolt's writer
@@ -86,6 +69,8 @@ func (t *txSink) commit() error {
 	return err
 }
 
+// end rolls back a transaction that did not commit and releases the
+// batch's values.
 func (t *txSink) end() {
 	if t.view.tx != nil {
 		_ = t.view.tx.Rollback() // ErrTxClosed after a Commit that failed

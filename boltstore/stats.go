@@ -10,11 +10,14 @@ import (
 // one by one without a common lock, so a snapshot taken during a commit may
 // mix values from before and after it.
 type Stats struct {
-	Requests       uint64 // requests whose outcome was decided (counted before their callbacks run)
-	Writes         uint64 // writes committed
-	Batches        uint64 // batches taken off the queue
-	Commits        uint64 // commits made durable: log frames synced, or transactions without the log
-	FailedCommits  uint64 // commits that failed (every request of the batch got store.ErrCommit)
+	Requests uint64 // requests whose outcome was decided (counted before their callbacks run)
+	Writes   uint64 // writes committed
+	Batches  uint64 // batches taken off the queue
+	Commits  uint64 // commits made durable: log frames synced, or transactions without the log
+	// FailedCommits counts the commits that failed (every request of the
+	// batch got store.ErrCommit), and the requests that failed alone
+	// because the file could not be read to check them.
+	FailedCommits  uint64
 	Conflicts      uint64 // requests rejected with a *store.ConflictError
 	Corrupt        uint64 // requests rejected because a record they replace is damaged
 	CallbackPanics uint64 // done callbacks that panicked
@@ -46,8 +49,9 @@ type Stats struct {
 	MaxCheckpoint  time.Duration `json:"MaxCheckpointNs"`
 }
 
-// counters are written only by the committer and read by Stats from any
-// goroutine, hence atomics but plain stores for the maxima.
+// counters are written by the Store's goroutines (the maxima by the
+// committer alone) and read by Stats from any goroutine, hence atomics but
+// plain stores for the maxima.
 type counters struct {
 	requests, writes, batches, commits atomic.Uint64
 	failedCommits, conflicts, corrupt  atomic.Uint64

@@ -31,7 +31,8 @@ type Store struct {
 	// closing is closed when Close begins, to release Submits waiting for
 	// queue space.
 	closing chan struct{}
-	// stopped is closed when the committer goroutine returned.
+	// stopped is closed when the committer goroutine returned, after the
+	// syncer and the completer it runs.
 	stopped chan struct{}
 	// isClosed is set when Close begins; readers check it without locking.
 	isClosed atomic.Bool
@@ -46,7 +47,8 @@ type Store struct {
 	closeErr  error
 
 	// wal is the write-ahead log, nil without one (WithoutWAL, WithMaxSize);
-	// the committer owns it while it runs. overlay holds the records the log
+	// the committer owns it while it runs, and lends it to the syncer for
+	// each frame. overlay holds the records the log
 	// has and the file does not yet.
 	wal     *wal
 	overlay *overlay
@@ -69,7 +71,7 @@ type Store struct {
 }
 
 // Open opens or creates the bbolt file at path (created with mode 0600) and
-// starts the Store's committer goroutine, which Close stops. With
+// starts the Store's goroutines, which Close stops. With
 // WithReadOnly it opens an existing file for reading only and starts no
 // goroutine.
 //
@@ -156,8 +158,8 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) LogRecords() int { return s.logRecords }
 
 // Close stops accepting requests, waits until every request accepted before
-// it committed or failed and its done callback ran, stops the committer and
-// closes the file (a read-only Store only closes the file). Submits waiting
+// it committed or failed and its done callback ran, stops the Store's
+// goroutines and closes the file (a read-only Store only closes the file). Submits waiting
 // for queue space when Close begins return store.ErrClosed; every other
 // method called after Close began returns store.ErrClosed.
 //

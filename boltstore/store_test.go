@@ -257,7 +257,7 @@ func TestStore_Close_ConcurrentSubmitLosesNothing(t *testing.T) {
 func TestStore_Submit_FromDoneWithRoom(t *testing.T) {
 	s := openStore(t, boltstore.WithNoSync(), boltstore.WithQueueSize(1))
 	ctx := context.Background()
-	var events []string // appended only on the committer goroutine
+	var events []string // appended only on the completer goroutine
 	var nestedErr error
 	nested := make(chan error, 1)
 	o := newOutcome()

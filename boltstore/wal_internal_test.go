@@ -31,8 +31,9 @@ func TestWAL_FailedAppendChangesNothingThenRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The committer reads s.wal.f only after it receives the next request,
-	// which the channel send orders after this swap.
+	// The syncer reads s.wal.f only once the committer received the next
+	// request and handed its frame over, which the channel send orders after
+	// this swap.
 	real := s.wal.f
 	broken, err := os.Open(os.DevNull)
 	if err != nil {

@@ -32,8 +32,8 @@ type request struct {
 // blocks only while the queue is full, until ctx ends or Close begins.
 //
 // Once Submit returned nil, done (if non-nil) is called exactly once, on the
-// committer goroutine, after the request's commit was made durable (done(nil))
-// or failed. Callbacks run in submission order: a request's done returns
+// Store's completer goroutine, after the request's commit was made durable
+// (done(nil)) or failed. Callbacks run in submission order: a request's done returns
 // before any later request's done starts. The request fails alone with a
 // *store.ConflictError (errors.Is store.ErrConflict) when an Expect does not match, or a
 // *store.CorruptError when a record it replaces is damaged (unless Force); the other
@@ -45,11 +45,12 @@ type request struct {
 // An empty request writes nothing; its done runs after every earlier
 // request's, which makes it a barrier. A nil done is allowed.
 //
-// done runs on the Store's committer goroutine, and the next batch waits for
-// it: it must be quick and must not wait for the Store. Commit, Checkpoint
-// and Close wait for the committer, and so does a Submit that finds the
-// queue full: called from inside done, or from a goroutine done waits for,
-// they deadlock the Store, which does not detect it. Hand slow work and such
+// done runs on the Store's completer goroutine, and while it runs the Store
+// takes no request off the queue: it must be quick and must not wait for the
+// Store. Commit, Checkpoint and Close wait for the outcomes of the requests
+// before them, and so does a Submit that finds the queue full: called from
+// inside done, or from a goroutine done waits for, they deadlock the Store,
+// which does not detect it. Hand slow work and such
 // calls to a goroutine of your own. Reads (Get, Scan, Keys, Buckets, Verify)
 // never wait for the committer, and a Submit that finds room in the queue
 // returns at once: its request commits in a later batch. A panic in done is
@@ -71,8 +72,8 @@ func (s *Store) Submit(ctx context.Context, writes []store.Write, done func(erro
 // the write may already be committed and durable, and returning ctx's error
 // would misreport it. ctx only bounds the wait for queue space.
 //
-// Commit waits for the committer goroutine: called from inside a done
-// callback it deadlocks the Store (see Submit).
+// Commit waits for the outcomes of the requests before it: called from
+// inside a done callback it deadlocks the Store (see Submit).
 func (s *Store) Commit(ctx context.Context, writes []store.Write) error {
 	size, err := validate(writes)
 	if err != nil {
