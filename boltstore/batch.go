@@ -53,6 +53,10 @@ func (b *batch) full(maxBatch int) bool {
 	return len(b.reqs) >= maxBatch || b.size >= maxBatchBytes
 }
 
+// writesFrame says whether the batch has a frame for the syncer: a write was
+// accepted and nothing failed it.
+func (b *batch) writesFrame() bool { return !b.failed && b.applied > 0 }
+
 // reset empties the batch for its next use, dropping every reference to
 // callers' writes and callbacks and to the frame the overlay keeps.
 func (b *batch) reset() {

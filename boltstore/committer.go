@@ -221,22 +221,29 @@ func (c *committer) advance() {
 	for c.syncing == nil && c.building != nil {
 		b := c.building
 		c.building = nil
-		c.s.stats.recordBatch(len(b.reqs), b.writes)
 		switch {
 		case c.tx != nil:
+			c.s.stats.recordBatch(len(b.reqs), b.writes)
 			c.commitTx(b)
 			c.settle(b)
-		case !b.failed && b.applied > 0:
-			c.log.seal(b)
-			c.syncing = b
-			c.syncer.in <- b
+		case b.writesFrame():
+			c.handOff(b)
 		default:
+			c.s.stats.recordBatch(len(b.reqs), b.writes)
 			if !b.failed {
 				c.s.stats.recordRejections(b.conflicts, b.corrupt)
 			}
 			c.settle(b)
 		}
 	}
+}
+
+// handOff seals b's frame and hands it to the syncer, which is idle.
+func (c *committer) handOff(b *batch) {
+	c.s.stats.recordBatch(len(b.reqs), b.writes)
+	c.log.seal(b)
+	c.syncing = b
+	c.syncer.in <- b
 }
 
 // synced takes b back from the syncer. A frame made durable goes into the
@@ -254,8 +261,16 @@ func (c *committer) synced(b *batch) {
 			next.closed = true
 		}
 	} else {
-		c.s.overlay.set(b.accepted, b.sealed)
 		st.logBytes.Store(c.s.wal.off)
+		// The next frame goes to the syncer first, unless a checkpoint is
+		// to follow b; a batch without a frame waits, as it must be
+		// reported after b. No request is judged until b's writes are in
+		// the overlay.
+		if next := c.building; next != nil && next.writesFrame() && !b.checkpoint && !c.log.due() {
+			c.building = nil
+			c.handOff(next)
+		}
+		c.s.overlay.set(b.accepted, b.sealed)
 		st.recordCommit(b.applied, b.syncTime)
 		st.recordRejections(b.conflicts, b.corrupt)
 	}
@@ -264,9 +279,10 @@ func (c *committer) synced(b *batch) {
 
 // settle hands b to the completer, with the log after the checkpoint a
 // request of b asked for (whose outcome those requests get) or the log's
-// size calls for. The syncer is idle.
+// size calls for. The syncer holds the log only if synced found neither
+// due.
 func (c *committer) settle(b *batch) {
-	if c.log != nil && (b.checkpoint || c.log.due()) {
+	if c.log != nil && c.syncing == nil && (b.checkpoint || c.log.due()) {
 		err := c.log.checkpoint()
 		for i := range b.reqs {
 			if b.reqs[i].checkpoint {
