@@ -27,10 +27,11 @@ const maxOutstanding = 4
 // into the frame it is building, while the syncer goroutine writes and syncs
 // the previous frame; the frame goes to the syncer once that sync
 // succeeded. Without the log it commits each batch in a transaction of the
-// file itself. Either way a completer goroutine reports the outcomes, so
-// that no caller's callback runs on the committer or the syncer. The
-// committer starts and stops both; every field is owned by the committer
-// goroutine.
+// file itself, and a checkpointer goroutine folds the log into the file
+// beside it (see logSink.turn). Either way a completer goroutine reports the
+// outcomes, so that no caller's callback runs on the committer or the
+// syncer. The committer starts and stops them all; every field is owned by
+// the committer goroutine.
 //
 // Both commit paths share one implementation of the rules (judge, current,
 // fail): only where accepted writes go and how they are made durable
@@ -79,8 +80,9 @@ func newCommitter(s *Store) *committer {
 func (c *committer) run() {
 	defer close(c.s.stopped)
 	go c.completer.run()
-	if c.syncer != nil {
+	if c.log != nil {
 		go c.syncer.run()
+		go c.log.folder.run()
 	}
 	queue := c.s.queue
 	for {
@@ -100,6 +102,10 @@ func (c *committer) run() {
 		if c.outstanding > 0 {
 			completed = c.completer.out
 		}
+		var folded <-chan *fold
+		if c.log != nil && c.log.folding != nil {
+			folded = c.log.folder.out
+		}
 		select {
 		case req, ok := <-take:
 			if ok {
@@ -115,13 +121,16 @@ func (c *committer) run() {
 			c.outstanding--
 			b.reset()
 			c.free = append(c.free, b)
+		case f := <-folded:
+			_ = c.log.folded(f) // counted and logged; tried again later
 		}
 	}
 	if c.log != nil {
 		// Fold the log in before the file closes, so the file alone
 		// holds every commit.
-		c.s.finalCheckpoint = c.log.checkpoint()
+		c.s.finalCheckpoint = c.log.checkpoint(true)
 		c.syncer.stop()
+		c.log.folder.stop()
 	}
 	c.completer.stop()
 }
@@ -229,6 +238,7 @@ func (c *committer) advance() {
 		case b.writesFrame():
 			c.handOff(b)
 		default:
+			c.log.endRead() // the batch is done with the file
 			c.s.stats.recordBatch(len(b.reqs), b.writes)
 			if !b.failed {
 				c.s.stats.recordRejections(b.conflicts, b.corrupt)
@@ -261,7 +271,7 @@ func (c *committer) synced(b *batch) {
 			next.closed = true
 		}
 	} else {
-		st.logBytes.Store(c.s.wal.off)
+		c.log.synced(b)
 		// The next frame goes to the syncer first, unless a checkpoint is
 		// to follow b; a batch without a frame waits, as it must be
 		// reported after b. No request is judged until b's writes are in
@@ -277,18 +287,22 @@ func (c *committer) synced(b *batch) {
 	c.settle(b)
 }
 
-// settle hands b to the completer, with the log after the checkpoint a
-// request of b asked for (whose outcome those requests get) or the log's
-// size calls for. The syncer holds the log only if synced found neither
-// due.
+// settle hands b to the completer. With the log, a checkpoint a request of
+// b asked for runs first, and those requests get its outcome; or, when the
+// log reached its size, a checkpoint starts beside the committer. The
+// syncer holds the log only if synced found neither due.
 func (c *committer) settle(b *batch) {
-	if c.log != nil && c.syncing == nil && (b.checkpoint || c.log.due()) {
-		err := c.log.checkpoint()
+	switch {
+	case c.log == nil || c.syncing != nil:
+	case b.checkpoint:
+		err := c.log.checkpoint(false)
 		for i := range b.reqs {
 			if b.reqs[i].checkpoint {
 				b.errs[i] = err
 			}
 		}
+	case c.log.due():
+		c.log.startCheckpoint()
 	}
 	c.outstanding++
 	c.completer.in <- b

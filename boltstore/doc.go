@@ -53,18 +53,28 @@
 // # The write-ahead log
 //
 // By default a commit does not write the bbolt file: it appends the batch's
-// records as one frame to a log beside it (the file's path plus "-wal") and
-// syncs that with one fdatasync, which is the durable point. A bbolt
-// transaction would rewrite every B+tree page the batch touches and sync
-// twice. Committed records wait in the log, and in memory, until the log
-// reaches WithWALSize: then a checkpoint writes them into the file in one
-// transaction, in key order, and the log starts over (Checkpoint does it on
-// demand). Reads merge the records in memory with the file's, so they see
-// every commit reported before they were called without waiting for a
-// checkpoint. A clean Close checkpoints and removes the log; after a crash,
-// the next Open replays the log's complete frames into the file, so nothing
-// acknowledged is lost, and ignores a torn last frame, which was never
-// acknowledged.
+// records as one frame to a log beside it and syncs that with one
+// fdatasync, which is the durable point. A bbolt transaction would rewrite
+// every B+tree page the batch touches and sync twice. Committed records
+// wait in the log, and in memory, until the log reaches WithWALSize: then a
+// checkpoint writes them into the file in one transaction, in key order
+// (Checkpoint does it on demand). Reads merge the records in memory with the
+// file's, so they see every commit reported before they were called without
+// waiting for a checkpoint. A clean Close checkpoints and removes the log;
+// after a crash, the next Open replays the log's complete frames into the
+// file, so nothing acknowledged is lost, and ignores a torn last frame,
+// which was never acknowledged.
+//
+// The log is two files, the file's path plus "-wal" and plus "-wal2", which
+// take turns, so that checkpoints run beside the commits: a checkpoint
+// freezes the log file written so far and commits go on into the other one
+// at once, while a goroutine of the Store folds the frozen file's records
+// into the file; memory keeps them until the file holds them. The log turns
+// back to a file only once the checkpoint of its records succeeded, and
+// after a failed one, commits go on into the other file until a retry
+// succeeds. After a clean Close, and after Open replayed a log, the log
+// starts in "-wal"; "-wal2" is written from the next checkpoint on. Only a
+// Checkpoint called explicitly, and Close, wait for checkpoints.
 //
 // WithoutWAL commits every batch as a bbolt transaction instead; WithMaxSize
 // implies it, because bbolt enforces the limit per transaction. Tools that
@@ -74,21 +84,25 @@
 // # A log belongs to one file and one moment
 //
 // Every frame carries a CRC-32C, the identity of its file and a generation,
-// which each checkpoint advances; the checkpoint's transaction records in
-// the file how far it folded which generation (its fold point). So Open
-// replays exactly the frames the file lacks, also after a checkpoint that
-// was reported failed yet reached the disk; it ignores the leftovers of
-// older generations and a log older than the file's last checkpoint (a
-// restored backup), which are in the file already; and it refuses a log of
-// another file, or of another history of this one (a file restored from an
-// older copy beside a newer log), with an error wrapping ErrWrongLog.
+// which each checkpoint advances, and the generations take turns in the two
+// log files; the checkpoint's transaction records in the file how far it
+// folded which generation (its fold point). So Open replays exactly the
+// frames the file lacks, from the generation after the fold point and then
+// the one after that, each of which starts where the one before ended,
+// also after a checkpoint that was reported failed yet reached the disk; it
+// ignores the leftovers of older generations and a log older than the
+// file's last checkpoint (a restored backup), which are in the file
+// already; and it refuses a log of another file, or of another history of
+// this one (a file restored from a copy older than the log's generations),
+// with an error wrapping ErrWrongLog.
 //
 // A frame that fails its checksum ends the log only when no valid frame of
 // its generation follows: that is a tail torn by a crash, never
 // acknowledged. A valid frame after it means damage: Open (and a read-only
 // Open) returns an error wrapping store.ErrCorrupt that names the log and
-// the offset, and changes neither file. InspectLog describes every frame of
-// a log for tools, and WithLogSalvage replays its intact frames.
+// the offset, and changes neither file; so does a log file that lacks the
+// generation the other one continues. InspectLog describes every frame of
+// the log for tools, and WithLogSalvage replays its intact frames.
 //
 // # Failed syncs
 //

@@ -349,3 +349,97 @@ func TestStore_Submit_NextCommitSyncsWhileCallbackRuns(t *testing.T) {
 		t.Errorf("Stats Commits %d, Batches %d; want 2 and 2", st.Commits, st.Batches)
 	}
 }
+
+// Ensure that a crash while a checkpoint folds one log file into the file,
+// with commits gone on into the other, leaves a store whose next Open
+// replays both, in turn; and that when the first is lost the second is not
+// replayed alone: the log is damaged, not torn.
+func TestStore_Open_ReplaysBothLogFilesOfACheckpointInFlight(t *testing.T) {
+	s, fsys, _ := openFaulty(t, WithWALSize(64<<10))
+	held, release := make(chan struct{}), make(chan struct{})
+	var hold, let sync.Once
+	letGo := func() { let.Do(func() { close(release) }) }
+	fsys.onBolt(func() {
+		hold.Do(func() {
+			close(held)
+			<-release
+		})
+	})
+	defer func() {
+		letGo()
+		if err := s.Close(); err != nil {
+			t.Errorf("Close = %v", err)
+		}
+	}()
+	ctx := context.Background()
+	big := make([]byte, 4000)
+	n := 0
+	for waiting := true; waiting; {
+		select {
+		case <-held:
+			waiting = false
+		default:
+			if n == 100 {
+				t.Fatal("no checkpoint began after 100 commits of 4 KB")
+			}
+			w := []store.Write{{Bucket: "p", Key: fmt.Sprint("k", n), Record: store.Record{Version: 1, State: big}}}
+			if err := s.Commit(ctx, w); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	if err := s.Commit(ctx, write("after", 1)); err != nil {
+		t.Fatalf("Commit while a checkpoint runs = %v", err)
+	}
+	// The checkpoint waits before it writes the file: a crash now leaves
+	// the file without it.
+	dir := t.TempDir()
+	copied := filepath.Join(dir, "s.db")
+	for _, suffix := range []string{"", "-wal", "-wal2"} {
+		data, err := os.ReadFile(s.path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(copied+suffix, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := Open(copied, WithNoSync())
+	if err != nil {
+		t.Fatalf("Open of the crash copy = %v", err)
+	}
+	if got := c.LogRecords(); got != n+1 {
+		t.Errorf("LogRecords = %d; want the %d writes of both log files", got, n+1)
+	}
+	for i := range n {
+		if _, ok, err := c.Get(ctx, "p", fmt.Sprint("k", i)); !ok || err != nil {
+			t.Errorf("k%d = %v, %v after the crash; want it", i, ok, err)
+		}
+	}
+	if _, ok, err := c.Get(ctx, "p", "after"); !ok || err != nil {
+		t.Errorf("after = %v, %v after the crash; want it", ok, err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, suffix := range []string{"", "-wal", "-wal2"} {
+		data, err := os.ReadFile(s.path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(copied+suffix, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(walPath(copied), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := Open(copied, WithNoSync()); err == nil {
+		c.Close()
+		t.Fatal("Open without the first log file succeeded; want ErrCorrupt")
+	} else if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), walPath(copied)) {
+		t.Errorf("Open without the first log file = %v; want ErrCorrupt naming it", err)
+	}
+}

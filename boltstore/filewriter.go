@@ -14,8 +14,9 @@ import (
 // fileWriter commits the write transactions of the bbolt file: those of a
 // Store (checkpoints, the replay at Open, commits without a log) and of
 // createFile, so that a commit whose sync failed is followed up the same
-// way everywhere. Its fields are owned by the committer, or by Open and
-// createFile before it runs.
+// way everywhere. Its fields are owned by the committer, which lends it to
+// the checkpointer for each checkpoint, or by Open and createFile before
+// the committer runs.
 //
 // bbolt writes a commit's pages, syncs them, then writes the meta page that
 // makes them the file's state, syncs that, and goes on from that state (it
@@ -131,13 +132,13 @@ func syncMetaPages(fsys fileSystem, path string, pageSize int) error {
 // behind. See BENCHMARKS.md for the file sizes it gives.
 const denseFill = 1.0
 
-// write writes the records of o (nil: none) into the file in one write
-// transaction, in bucket and key order with pages filled densely, together
-// with the fold point fp (nil: unchanged): a checkpoint, the replay of a
-// log at Open, and the fold point of a new file. It runs under guard, so
-// that a damaged page fails it instead of crashing the process. The
-// overlay's values must stay untouched until it returned.
-func (w *fileWriter) write(o *overlay, fp *foldPoint) error {
+// write writes recs (nil: none) into the file in one write transaction, in
+// bucket and key order with pages filled densely, together with the fold
+// point fp (nil: unchanged): a checkpoint, the replay of a log at Open, and
+// the fold point of a new file. It runs under guard, so that a damaged page
+// fails it instead of crashing the process. recs and their values must stay
+// untouched until it returned.
+func (w *fileWriter) write(recs records, fp *foldPoint) error {
 	return guard(w.path, func() error {
 		tx, err := w.db.Begin(true)
 		if err != nil {
@@ -149,10 +150,10 @@ func (w *fileWriter) write(o *overlay, fp *foldPoint) error {
 		v := newTxView()
 		v.reset(tx)
 		v.fill = denseFill
-		if o != nil {
+		if recs != nil {
 			var keys []string
-			for _, bucket := range slices.Sorted(maps.Keys(o.m)) {
-				b := o.m[bucket]
+			for _, bucket := range slices.Sorted(maps.Keys(recs)) {
+				b := recs[bucket]
 				keys = slices.AppendSeq(keys[:0], maps.Keys(b))
 				slices.Sort(keys)
 				for _, k := range keys {

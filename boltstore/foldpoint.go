@@ -41,6 +41,18 @@ type foldPoint struct {
 	last   uint32 // checksum of that frame
 }
 
+// oddNext returns p or, when the generation after p is even, the fold point
+// of an empty generation after p: the file holds the same, and the next
+// generation is odd. Open's replay and a clean Close record it, so that a
+// store's log starts in walPath after either; a log turns to its other file
+// only after a checkpoint of its own.
+func (p foldPoint) oddNext() foldPoint {
+	if p.gen%2 == 0 {
+		return p
+	}
+	return foldPoint{fileID: p.fileID, gen: p.gen + 1}
+}
+
 // foldPointLen is the size of an encoded fold point: a format byte, the four
 // fields and a CRC-32C of the bytes before it.
 const foldPointLen = 1 + 8 + 8 + 8 + 4 + 4

@@ -1,7 +1,6 @@
 package boltstore
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 
@@ -80,33 +79,40 @@ type LogWrite struct {
 	Version uint64
 }
 
-// LogReport describes the write-ahead log beside a file, as InspectLog read
-// it.
+// LogReport describes one file of the write-ahead log beside a file, as
+// InspectLog read it. The log has two files, which take turns (the file's
+// path plus "-wal", and plus "-wal2"); Open reads the one that holds the
+// generation after the file's last checkpoint first, then the other.
 type LogReport struct {
-	Path   string // the log's path
+	Path   string // the log file's path
 	Size   int64  // its length
 	Frames []LogFrame
 	// Writes is how many writes Open would replay: those of the frames in
 	// FrameReplay, if Err is nil.
 	Writes int
-	// Err is what Open (and a read-only Open) would return for the log: nil,
-	// an error wrapping store.ErrCorrupt for damage, naming the offset, or
-	// one wrapping ErrWrongLog.
+	// Err is what Open (and a read-only Open) would return for the log
+	// file: nil, an error wrapping store.ErrCorrupt for damage, naming the
+	// offset, or one wrapping ErrWrongLog.
 	Err error
-	// Ignored, when not empty, says why Open ignores the whole log.
+	// Ignored, when not empty, says why Open ignores the whole log file.
 	Ignored string
+	// Next describes the log file Open reads after this one, nil when there
+	// is none or Open does not get that far (Err is not nil).
+	Next *LogReport
 }
 
 // InspectLog reads the write-ahead log beside the file at path, without
-// writing either, and describes every part of it: which frames Open would
-// replay, which are in the file already, what is damaged (and which writes
-// the damage cost, as far as it tells), and what WithLogSalvage would
-// replay. It is for tools; the application needs only Open.
+// writing it or the file, and describes every part of its files, in the
+// order Open reads them (the report of the second is the first's Next):
+// which frames Open would replay, which are in the file already, what is
+// damaged (and which writes the damage cost, as far as it tells), and what
+// WithLogSalvage would replay. It is for tools; the application needs only
+// Open.
 //
 // It opens the file read-only for the log's fold point, as WithReadOnly
 // does: it fails with ErrLocked while a writer holds the file (options
-// other than WithOpenTimeout are ignored). A missing file or log is an
-// error wrapping fs.ErrNotExist.
+// other than WithOpenTimeout are ignored). A missing file, or a file
+// without either log file beside it, is an error wrapping fs.ErrNotExist.
 func InspectLog(path string, opts ...Option) (*LogReport, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -121,24 +127,30 @@ func InspectLog(path string, opts ...Option) (*LogReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	logPath := walPath(path)
-	data, err := osFS{}.readFile(logPath)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("boltstore: no log beside %s: %w", path, err)
+	plain, perr := scanLogs(osFS{}, path, fp, false, false)
+	if len(plain.files) == 0 {
+		if perr != nil {
+			return nil, perr
 		}
-		return nil, fmt.Errorf("boltstore: read log %s: %w", logPath, err)
+		return nil, fmt.Errorf("boltstore: no log beside %s: %w", path, fs.ErrNotExist)
 	}
-	rep := &LogReport{Path: logPath, Size: int64(len(data))}
-	sc, err := scanLog(logPath, data, fp, false, false)
-	rep.Err, rep.Ignored = err, sc.ignored
-	if err == nil {
-		rep.Writes = len(sc.writes)
+	full, ferr := scanLogs(osFS{}, path, fp, true, true)
+	reports := make([]*LogReport, len(plain.files))
+	for i, f := range plain.files {
+		reports[i] = &LogReport{Path: f.path, Size: f.size, Writes: len(f.writes), Ignored: f.ignored}
+		if i < len(full.files) {
+			reports[i].Frames = full.files[i].frames
+		}
+		if i > 0 {
+			reports[i-1].Next = reports[i]
+		}
 	}
-	full, err := scanLog(logPath, data, fp, true, true)
-	if err != nil && rep.Err == nil {
-		rep.Err = err
+	// A scan that fails stops at the file it failed on.
+	last := reports[len(reports)-1]
+	if perr != nil {
+		last.Err, last.Writes = perr, 0
+	} else if ferr != nil && len(full.files) == len(reports) {
+		last.Err, last.Writes = ferr, 0
 	}
-	rep.Frames = full.frames
-	return rep, nil
+	return reports[0], nil
 }

@@ -3,7 +3,9 @@ package boltstore
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/livefold/livefold/store"
 )
@@ -352,4 +354,66 @@ func logWrites(writes []walWrite) []LogWrite {
 		out = append(out, lw)
 	}
 	return out
+}
+
+// logFileScan is what scanLogs found in one log file.
+type logFileScan struct {
+	path string
+	size int64
+	logScan
+}
+
+// logsScan is what scanLogs found in the two log files beside a file.
+type logsScan struct {
+	// writes are the writes to replay, in order; fp is the file's fold
+	// point once it holds them.
+	writes []walWrite
+	fp     foldPoint
+	// files are the files read, in the order Open reads them; found says
+	// whether any exists.
+	files []logFileScan
+	found bool
+}
+
+// scanLogs reads the log files beside the file at dbPath, whose fold point
+// is fp, in the order their generations follow one another, and returns
+// what Open replays; see scanLog for what it refuses. The file of the
+// generation after fp's comes first; the other, scanned against the fold
+// point the file has once the first is replayed, holds the generation
+// after that one, or older ones the file holds already. A file that does
+// not exist holds nothing. With detail, every file read is described in
+// files even when an error is returned.
+func scanLogs(fsys fileSystem, dbPath string, fp foldPoint, salvage, detail bool) (logsScan, error) {
+	res := logsScan{fp: fp}
+	for i, gen := range []uint64{fp.gen + 1, fp.gen + 2} {
+		path := logPath(dbPath, gen)
+		data, err := fsys.readFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return res, fmt.Errorf("boltstore: read log %s: %w", path, err)
+		}
+		res.found = true
+		if i == 1 && len(res.writes) == 0 {
+			// The second generation follows the first only once the
+			// first was complete and synced: without it, the first file
+			// lost it.
+			if h, ok := frameAt(data, 0); ok && h.fileID == fp.fileID && h.gen == gen {
+				return res, fmt.Errorf("boltstore: log %s holds generation %d, but %s does not hold generation %d, "+
+					"which comes before it: that log is damaged or missing; nothing was replayed and the logs are as they were: %w",
+					path, gen, logPath(dbPath, gen-1), gen-1, store.ErrCorrupt)
+			}
+		}
+		sc, err := scanLog(path, data, res.fp, salvage, detail)
+		res.files = append(res.files, logFileScan{path: path, size: int64(len(data)), logScan: sc})
+		if err != nil {
+			return res, err
+		}
+		if len(sc.writes) > 0 {
+			res.writes = append(res.writes, sc.writes...)
+			res.fp = foldPoint{fileID: fp.fileID, gen: sc.gen, end: sc.end, last: sc.last}
+		}
+	}
+	return res, nil
 }

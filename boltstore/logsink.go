@@ -2,26 +2,37 @@ package boltstore
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/livefold/livefold/store"
 )
 
 // logSink builds the frames of the write-ahead log, one per batch, which
-// the syncer appends with one fdatasync each, and checkpoints the log into
-// the database file. Every field is owned by the committer goroutine.
+// the syncer appends with one fdatasync each, and has the checkpointer fold
+// the log into the database file. Every field is owned by the committer
+// goroutine.
 type logSink struct {
 	s *Store
 	// view reads the database file in a read transaction, begun on the first
 	// lookup that misses the log and ended when the frame goes to the syncer
-	// and before a checkpoint: a checkpoint's write transaction may have to
-	// remap the file, which waits for every read transaction.
-	view txView
-	// retryAt is the log offset at which a failed checkpoint is tried again.
-	retryAt int64
+	// and once a checkpoint committed: a checkpoint's write transaction may
+	// have to remap the file, which waits for every read transaction, and a
+	// transaction begun before it would miss the records it moved out of the
+	// overlay.
+	view   txView
+	folder *checkpointer
+	// folding is the fold the checkpointer is doing, nil while it is idle;
+	// unfolded is one that failed, tried again before the log turns to its
+	// other file again.
+	folding, unfolded *fold
+	// logged counts the bytes of the frames appended since Open; a failed
+	// checkpoint is tried again once it reaches retryAt. current is the
+	// bytes of the generation written now, as of the last frame synced.
+	logged, retryAt, current int64
 }
 
-func newLogSink(s *Store) *logSink { return &logSink{s: s, view: newTxView()} }
+func newLogSink(s *Store) *logSink {
+	return &logSink{s: s, view: newTxView(), folder: newCheckpointer(s.file)}
+}
 
 // begin starts b's frame.
 func (l *logSink) begin(b *batch) {
@@ -77,61 +88,170 @@ func (l *logSink) endRead() {
 	}
 }
 
-// due says whether the log reached the size at which it is checkpointed
-// (or, after a failed checkpoint, the size at which that is tried again).
-func (l *logSink) due() bool {
-	off := l.s.wal.off
-	return off >= int64(l.s.cfg.walSize) && off >= l.retryAt
+// synced records a frame the syncer appended; the syncer is idle.
+func (l *logSink) synced(b *batch) {
+	l.logged += int64(len(b.sealed))
+	l.current = l.s.wal.off
+	l.reportBytes()
 }
 
-// checkpoint writes the log's records into the database file in one
-// transaction, in key order, with the fold point that says the file holds
-// the log up to its end, and starts the log's next generation. On failure
-// the log and the overlay stay as they are, so nothing committed is lost,
-// and the checkpoint is tried again after another log's worth of commits,
-// or at Close.
+// reportBytes publishes the bytes the log holds that the file lacks: the
+// generation written now and one frozen and not yet folded.
+func (l *logSink) reportBytes() {
+	n := l.current
+	if l.folding != nil {
+		n += l.folding.size
+	}
+	if l.unfolded != nil {
+		n += l.unfolded.size
+	}
+	l.s.stats.logBytes.Store(n)
+}
+
+// due says whether a checkpoint is to start: none is running, and the
+// log reached its size, or after a failed one, the size at which it is
+// tried again.
+func (l *logSink) due() bool {
+	if l.folding != nil || l.logged < l.retryAt {
+		return false
+	}
+	return l.unfolded != nil || l.current >= int64(l.s.cfg.walSize)
+}
+
+// startCheckpoint starts a checkpoint beside the committer, which goes on
+// committing: a fold that failed is tried again; otherwise the generation
+// written so far is frozen and the log turns to its other file, with the
+// next generation (see turn). The syncer and the checkpointer are idle.
+// A failure is counted and logged, and the checkpoint tried again later.
+func (l *logSink) startCheckpoint() {
+	if f := l.unfolded; f != nil {
+		l.unfolded = nil
+		l.launch(f)
+		return
+	}
+	if l.s.wal.off == 0 {
+		return // nothing logged since the last checkpoint
+	}
+	if err := l.turn(false); err != nil {
+		_ = l.failed(err, nil)
+	}
+}
+
+// turn freezes the generation written so far and starts the next one in the
+// other log file, and has the checkpointer fold the frozen one, with the
+// fold point that says the file holds it all. The next generation's frames
+// carry that fold point's sum as their base, so a crash before the fold
+// commits replays both generations in turn, and one after it only the
+// next. The frozen file is written again only once the file holds it: the
+// log turns back to it only after this fold succeeded.
 //
-// A failed checkpoint leaves the log as good as before: its frames were
-// synced one by one, and the file holds either the old fold point or the
-// new one (bbolt writes its meta page last), from both of which Open
-// replays exactly the frames the file lacks. So commits go on being
-// acknowledged.
+// Only a clean log is frozen: a frame that a failed append left valid at
+// its end would be replayed after a crash, although its batch was reported
+// failed.
 //
-// It runs on the committer while the syncer is idle, which then owns the
-// log.
-func (l *logSink) checkpoint() error {
+// With last, for the checkpoint at Close, the fold point is oddNext's.
+func (l *logSink) turn(last bool) error {
 	w := l.s.wal
-	if w.off == 0 {
-		return nil // nothing logged since the last checkpoint
+	if err := w.clean(); err != nil {
+		return err
+	}
+	fp := w.foldPoint()
+	if last {
+		fp = fp.oddNext()
+	}
+	w.folded(fp)
+	l.current = 0
+	l.launch(&fold{recs: l.s.overlay.freeze(), fp: fp, size: fp.end})
+	return nil
+}
+
+// launch hands f to the checkpointer.
+func (l *logSink) launch(f *fold) {
+	l.folding = f
+	l.folder.in <- f
+	l.reportBytes()
+}
+
+// folded takes f back from the checkpointer: once the file holds its
+// records the overlay drops them, and a fold that failed is kept for
+// another try. It returns f's error, wrapped as a checkpoint's.
+//
+// A failed fold leaves the log as good as before: its frames were synced
+// one by one and the log file it froze is not written until the fold
+// succeeds, and the file holds either the old fold point or the new one
+// (bbolt writes its meta page last), from both of which Open replays
+// exactly the frames the file lacks. So commits go on being acknowledged.
+func (l *logSink) folded(f *fold) error {
+	l.folding = nil
+	if f.err != nil {
+		return l.failed(f.err, f)
 	}
 	l.endRead()
-	start := time.Now()
-	err := w.clean()
-	fp := w.foldPoint()
-	if err == nil {
-		err = l.s.file.write(l.s.overlay, &fp)
-	}
-	if err != nil {
-		records := 0
-		for _, b := range l.s.overlay.m {
-			records += len(b)
-		}
-		l.s.stats.failedCheckpoints.Add(1)
-		l.retryAt = w.off + int64(l.s.cfg.walSize)
-		l.s.cfg.logger.Error("boltstore: checkpoint failed; the log keeps every commit",
-			"path", l.s.path, "records", records, "err", err)
-		return fmt.Errorf("%w: checkpoint: %w", store.ErrCommit, err)
-	}
-	l.s.overlay.clear()
-	w.folded(fp)
+	l.s.overlay.folded()
 	l.retryAt = 0
+	l.reportBytes()
 	st := &l.s.stats
-	d := int64(time.Since(start))
+	d := int64(f.took)
 	st.checkpointNanos.Add(d)
 	if d > st.maxCheckpointNano.Load() {
 		st.maxCheckpointNano.Store(d) // only the committer writes it
 	}
 	st.checkpoints.Add(1)
-	st.logBytes.Store(0)
 	return nil
+}
+
+// failed counts and logs a checkpoint that failed; f, when not nil, is the
+// fold to try again once another log's worth of commits was logged.
+func (l *logSink) failed(err error, f *fold) error {
+	records := 0
+	if f != nil {
+		for _, b := range f.recs {
+			records += len(b)
+		}
+	}
+	l.unfolded = f
+	l.retryAt = l.logged + int64(l.s.cfg.walSize)
+	l.reportBytes()
+	l.s.stats.failedCheckpoints.Add(1)
+	l.s.cfg.logger.Error("boltstore: checkpoint failed; the log keeps every commit",
+		"path", l.s.path, "records", records, "err", err)
+	return fmt.Errorf("%w: checkpoint: %w", store.ErrCommit, err)
+}
+
+// wait waits for the fold the checkpointer is doing and returns its outcome.
+func (l *logSink) wait() error {
+	return l.folded(<-l.folder.out)
+}
+
+// checkpoint folds everything logged into the file and waits until it did,
+// for Checkpoint and, with last, Close: the fold running, if any, then one
+// that failed, then the generation written now. The syncer is idle.
+func (l *logSink) checkpoint(last bool) error {
+	// The fold's write transaction may have to remap the file, which waits
+	// for every read transaction, this one's too.
+	l.endRead()
+	if l.folding != nil {
+		_ = l.wait() // counted and logged; tried again below
+	}
+	if f := l.unfolded; f != nil {
+		l.unfolded = nil
+		l.launch(f)
+		if err := l.wait(); err != nil {
+			return err
+		}
+	}
+	w := l.s.wal
+	switch {
+	case w.off > 0:
+		if err := l.turn(last); err != nil {
+			return l.failed(err, nil)
+		}
+	case last && w.gen%2 == 0:
+		// Nothing to fold, but the next Open would start in the log's
+		// other file.
+		l.launch(&fold{fp: foldPoint{fileID: w.fileID, gen: w.gen}})
+	default:
+		return nil
+	}
+	return l.wait()
 }

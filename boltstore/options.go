@@ -83,16 +83,15 @@ func WithMaxSize(n int) Option { return func(c *config) { c.maxSize = n } }
 // as bbolt alone would: two fsyncs and a rewrite of every page the batch
 // touches per commit, instead of one append and one fdatasync of the log.
 // Commits are several times slower; in exchange the file is complete after
-// every commit, with no log beside it, and no checkpoint ever delays a
-// commit.
+// every commit, with no log beside it.
 func WithoutWAL() Option { return func(c *config) { c.noWAL = true } }
 
 // WithWALSize sets the size of the write-ahead log at which a checkpoint
 // folds it into the file (default DefaultWALSize; values below 64 KiB mean
 // 64 KiB). A larger log makes checkpoints rarer and larger: fewer page
-// rewrites overall, but more memory for the records it holds, a longer pause
-// of the committer at each checkpoint, and a longer replay at Open after a
-// crash.
+// rewrites overall, but more memory for the records it holds (up to twice
+// the log's worth while a checkpoint runs beside the commits), and a longer
+// replay at Open after a crash.
 func WithWALSize(n int) Option { return func(c *config) { c.walSize = max(n, 64<<10) } }
 
 // WithInitialMmapSize maps n bytes of the file up front (bbolt

@@ -19,26 +19,37 @@ type overlayEntry struct {
 	present bool
 }
 
-// overlay holds the records committed to the log since the last checkpoint,
-// newest value per key, by bucket and key: a walk of one bucket finds its
-// records without looking at the others'. The committer writes it; readers
-// consult it before the database file.
+// overlay holds the records committed to the log and not yet folded into
+// the database file, newest value per key, by bucket and key: a walk of one
+// bucket finds its records without looking at the others'. It has two
+// layers: m, the records of the log generation written now, and folding,
+// those of the generation a checkpoint is folding into the file, which it
+// keeps until the file holds them (and after a failed checkpoint, until one
+// succeeds). A record of m shadows one of folding. The committer writes it;
+// readers consult it before the database file.
 //
 // A value is a slice of the frame that logged it, and frames are never
 // modified once logged, so a value read under the lock stays valid after
 // it, also once a checkpoint dropped it from the overlay.
 type overlay struct {
-	mu sync.RWMutex // guards m; the committer, its only writer, reads it without
-	m  map[string]map[string]overlayEntry
+	// mu guards m and folding, the maps themselves; the committer, their
+	// only writer, reads them without. A folding map is never modified:
+	// the checkpoint reads it without the lock.
+	mu      sync.RWMutex
+	m       records
+	folding records
 }
 
+// records are overlay entries by bucket and key.
+type records map[string]map[string]overlayEntry
+
 func newOverlay() *overlay {
-	return &overlay{m: make(map[string]map[string]overlayEntry)}
+	return &overlay{m: make(records)}
 }
 
 func (o *overlay) get(bucket, key string) (overlayEntry, bool) {
 	o.mu.RLock()
-	e, ok := o.m[bucket][key]
+	e, ok := o.lookup(bucket, key)
 	o.mu.RUnlock()
 	return e, ok
 }
@@ -46,7 +57,10 @@ func (o *overlay) get(bucket, key string) (overlayEntry, bool) {
 // lookup is get for the committer, the only writer, which needs no lock to
 // read.
 func (o *overlay) lookup(bucket, key string) (overlayEntry, bool) {
-	e, ok := o.m[bucket][key]
+	if e, ok := o.m[bucket][key]; ok {
+		return e, ok
+	}
+	e, ok := o.folding[bucket][key]
 	return e, ok
 }
 
@@ -61,6 +75,23 @@ func (o *overlay) set(entries []pendingWrite, frame []byte) {
 		}
 		o.putLocked(p.k.bucket, p.k.key, e)
 	}
+	o.mu.Unlock()
+}
+
+// freeze makes the records of the generation written so far the folding
+// layer, for a checkpoint to fold, and returns them; the next generation's
+// start empty. No other layer may be folding.
+func (o *overlay) freeze() records {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.folding, o.m = o.m, make(records)
+	return o.folding
+}
+
+// folded drops the folding layer once the file holds it.
+func (o *overlay) folded() {
+	o.mu.Lock()
+	o.folding = nil
 	o.mu.Unlock()
 }
 
@@ -92,12 +123,6 @@ func (o *overlay) putLocked(bucket, key string, e overlayEntry) {
 	b[key] = e
 }
 
-func (o *overlay) clear() {
-	o.mu.Lock()
-	clear(o.m)
-	o.mu.Unlock()
-}
-
 // overlayItem is one entry of a bucket's overlay, with its key.
 type overlayItem struct {
 	key string
@@ -112,30 +137,45 @@ func (o *overlay) sorted(bucket string, values bool) []overlayItem {
 		return nil
 	}
 	o.mu.RLock()
-	b := o.m[bucket]
-	items := make([]overlayItem, 0, len(b))
-	for k, e := range b {
+	b, old := o.m[bucket], o.folding[bucket]
+	items := make([]overlayItem, 0, len(b)+len(old))
+	add := func(k string, e overlayEntry) {
 		if !values {
 			e.value = nil
 		}
 		items = append(items, overlayItem{key: k, overlayEntry: e})
+	}
+	for k, e := range b {
+		add(k, e)
+	}
+	for k, e := range old {
+		if _, shadowed := b[k]; !shadowed {
+			add(k, e)
+		}
 	}
 	o.mu.RUnlock()
 	slices.SortFunc(items, func(a, b overlayItem) int { return strings.Compare(a.key, b.key) })
 	return items
 }
 
-// snapshot returns a copy of every entry, by bucket and key. A nil overlay
-// has no entries.
-func (o *overlay) snapshot() map[string]map[string]overlayEntry {
+// snapshot returns a copy of every entry, by bucket and key, the newest of
+// each key. A nil overlay has no entries.
+func (o *overlay) snapshot() records {
 	if o == nil {
 		return nil
 	}
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	m := make(map[string]map[string]overlayEntry, len(o.m))
-	for bucket, b := range o.m {
+	m := make(records, len(o.m)+len(o.folding))
+	for bucket, b := range o.folding {
 		m[bucket] = maps.Clone(b)
+	}
+	for bucket, b := range o.m {
+		if old := m[bucket]; old != nil {
+			maps.Copy(old, b)
+		} else {
+			m[bucket] = maps.Clone(b)
+		}
 	}
 	return m
 }

@@ -1,10 +1,6 @@
 package boltstore
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
-
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -28,10 +24,10 @@ func openReadOnly(path string, cfg config) (*Store, error) {
 	return s, nil
 }
 
-// readOnlyStore reads the log beside the open file into memory; it is read
-// only now that the lock is held: no writer can append to it or fold it
-// into the file until Close releases the lock. A log that Open would refuse
-// is refused here too.
+// readOnlyStore reads the log files beside the open file into memory; they
+// are read only now that the lock is held: no writer can append to them or
+// fold them into the file until Close releases the lock. A log that Open
+// would refuse is refused here too.
 func readOnlyStore(db *bolt.DB, path string, cfg config) (*Store, error) {
 	// A file without a fold point has the zero one, to which no log of the
 	// current format belongs.
@@ -39,16 +35,9 @@ func readOnlyStore(db *bolt.DB, path string, cfg config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	logPath := walPath(path)
-	data, err := osFS{}.readFile(logPath)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("boltstore: read log %s: %w", logPath, err)
-	}
-	var sc logScan
-	if len(data) > 0 {
-		if sc, err = scanLog(logPath, data, fp, false, false); err != nil {
-			return nil, err
-		}
+	sc, err := scanLogs(osFS{}, path, fp, false, false)
+	if err != nil {
+		return nil, err
 	}
 	s := newStore(db, path, cfg)
 	s.readOnly = true

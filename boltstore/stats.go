@@ -42,9 +42,9 @@ type Stats struct {
 
 	Checkpoints       uint64 // times the write-ahead log was folded into the file
 	FailedCheckpoints uint64 // checkpoints that failed (the log kept their commits)
-	LogBytes          int64  // bytes in the write-ahead log now
-	// MeanCheckpoint and MaxCheckpoint time the successful checkpoints: while
-	// one runs, commits wait.
+	LogBytes          int64  // bytes in the write-ahead log now that the file lacks
+	// MeanCheckpoint and MaxCheckpoint time the successful checkpoints,
+	// which run beside the commits (see the package documentation).
 	MeanCheckpoint time.Duration `json:"MeanCheckpointNs"`
 	MaxCheckpoint  time.Duration `json:"MaxCheckpointNs"`
 }

@@ -56,7 +56,7 @@ type Store struct {
 	// stopped is closed.
 	finalCheckpoint error
 	// file commits the write transactions of the file; the committer owns
-	// it.
+	// it, and lends it to the checkpointer for each checkpoint.
 	file *fileWriter
 	// logRecords is the number of writes in the log Open found; readOnly is
 	// set by WithReadOnly, and then there is no committer (queue and
@@ -198,30 +198,22 @@ func (s *Store) Close() error {
 // projection runtime, honour a closed store too.
 func (s *Store) Closed() bool { return s.isClosed.Load() }
 
-// openLog folds the commits a leftover log holds (those of a process that
-// stopped without Close) into the file, and opens the log for this store's
-// commits; or, when the store is to run without a log (use false), removes
-// it once folded in. A log of another file or history, or a damaged one, is
-// refused and left as it is.
+// openLog folds the commits the leftover log files hold (those of a process
+// that stopped without Close) into the file, and opens the log for this
+// store's commits; or, when the store is to run without a log (use false),
+// removes them once folded in. A log of another file or history, or a
+// damaged one, is refused and left as it is.
 func (s *Store) openLog(use bool) error {
 	fsys := s.cfg.fs
 	fp, found, err := loadFoldPoint(s.db, s.path)
 	if err != nil {
 		return err
 	}
-	logPath := walPath(s.path)
-	data, err := fsys.readFile(logPath)
-	exists := err == nil
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("boltstore: read log %s: %w", logPath, err)
-	}
-	// The log is judged before anything is written: a file without a fold
+	// The logs are judged before anything is written: a file without a fold
 	// point has the zero one, to which no log belongs but an empty one.
-	var sc logScan
-	if exists {
-		if sc, err = scanLog(logPath, data, fp, s.cfg.salvage, false); err != nil {
-			return err
-		}
+	sc, err := scanLogs(fsys, s.path, fp, s.cfg.salvage, false)
+	if err != nil {
+		return err
 	}
 	if !found {
 		// A file from before fold points, or from bbolt alone: it gets an
@@ -231,19 +223,23 @@ func (s *Store) openLog(use bool) error {
 			return fmt.Errorf("boltstore: %s: record the file's identity: %w", s.path, err)
 		}
 	}
-	if sc.ignored != "" {
-		s.cfg.logger.Warn("boltstore: ignored a log older than the file", "path", logPath, "why", sc.ignored)
-	}
-	for _, d := range sc.damaged {
-		s.cfg.logger.Error("boltstore: salvaged a damaged log; the commits in the damaged bytes are lost",
-			"path", logPath, "offset", d.Offset, "bytes", d.Size, "writes", len(d.Writes))
+	for _, f := range sc.files {
+		if f.ignored != "" {
+			s.cfg.logger.Warn("boltstore: ignored a log older than the file", "path", f.path, "why", f.ignored)
+		}
+		for _, d := range f.damaged {
+			s.cfg.logger.Error("boltstore: salvaged a damaged log; the commits in the damaged bytes are lost",
+				"path", f.path, "offset", d.Offset, "bytes", d.Size, "writes", len(d.Writes))
+		}
 	}
 	if len(sc.writes) > 0 {
 		o := newOverlay()
 		o.replay(sc.writes)
-		folded := foldPoint{fileID: fp.fileID, gen: sc.gen, end: sc.end, last: sc.last}
-		if err := s.file.write(o, &folded); err != nil {
-			return fmt.Errorf("boltstore: replay log %s: %w", logPath, err)
+		folded := sc.fp
+		folded.fileID = fp.fileID
+		folded = folded.oddNext()
+		if err := s.file.write(o.m, &folded); err != nil {
+			return fmt.Errorf("boltstore: replay the log of %s: %w", s.path, err)
 		}
 		fp = folded
 		s.logRecords = len(sc.writes)
@@ -259,22 +255,24 @@ func (s *Store) openLog(use bool) error {
 			return err
 		}
 		s.wal, s.overlay = w, newOverlay()
-	} else if exists {
-		// The file records that it folded the log, so a log that comes
+	} else if sc.found {
+		// The file records that it folded the logs, so a log that comes
 		// back after a power loss is never replayed.
-		if err := fsys.remove(logPath); err != nil {
-			return fmt.Errorf("boltstore: remove log %s: %w", logPath, err)
+		for _, path := range []string{logPath(s.path, 0), logPath(s.path, 1)} {
+			if err := fsys.remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("boltstore: remove log %s: %w", path, err)
+			}
 		}
 	}
 	if s.cfg.noSync {
 		return nil
 	}
-	// The entries of the file and the log must be durable before anything
+	// The entries of the file and the logs must be durable before anything
 	// is acknowledged: synced at every Open, since an earlier Open that
 	// created them may have failed to.
 	if err := fsys.syncDir(filepath.Dir(s.path)); err != nil {
 		if s.wal != nil {
-			_ = s.wal.f.Close()
+			s.wal.close()
 			s.wal = nil
 		}
 		return err
@@ -303,7 +301,7 @@ func (s *Store) closeLog() error {
 		return nil
 	}
 	if s.finalCheckpoint != nil {
-		_ = s.wal.f.Close()
+		s.wal.close()
 		return fmt.Errorf("boltstore: close %s: the log keeps the commits the file lacks: %w", s.path, s.finalCheckpoint)
 	}
 	return s.wal.remove()
@@ -313,7 +311,8 @@ func (s *Store) closeLog() error {
 // did: afterwards the file alone holds every commit reported before the call,
 // as after a clean Close, so tools that read it with bbolt alone see them.
 // No read needs it: reads merge the log's records with the file's. It queues
-// behind the requests already queued, and commits wait while it runs.
+// behind the requests already queued, and commits wait while it runs, unlike
+// the checkpoints the log's size starts, which run beside them.
 //
 // Without a log (WithoutWAL, WithMaxSize) there is nothing to fold and it
 // returns nil. Errors: store.ErrClosed, ErrReadOnly (a read-only Store never

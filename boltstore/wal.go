@@ -15,7 +15,8 @@ import (
 // of the batch's records, instead of a bbolt transaction that rewrites every
 // B+tree page the batch touches and syncs twice. Committed records live in
 // the log and in memory (the overlay) until a checkpoint writes them into
-// the bbolt file in one large transaction and the log starts over.
+// the bbolt file in one large transaction, while the log goes on in its
+// other file.
 //
 // A frame is a header, a payload and zeros up to a multiple of 8 bytes:
 //
@@ -30,13 +31,16 @@ import (
 //	              key length u16 | value length u32 | bucket | key | value
 //
 // all little-endian, where a value is an encoded store.Record. A generation's
-// frames are written back to back from offset 0; after a checkpoint the next
-// generation overwrites the log from offset 0, and what is left of older
-// generations after its frames is recognised by their generation and
-// ignored. Nothing is written when a generation starts: the checkpoint's
-// transaction recorded in the file that the old one is folded (foldPoint).
+// frames are written back to back from offset 0 of the log file of its
+// parity (logPath); a checkpoint starts the next generation in the other
+// file, which it overwrites from offset 0 once the file holds what it held,
+// and what is left of older generations after the new frames is recognised
+// by their generation and ignored. Nothing is written when a generation
+// starts: the checkpoint's transaction records in the file that the old one
+// is folded (foldPoint).
 //
-// Open replays the frames of the current generation in order (logscan.go).
+// Open replays the frames of the generations the file lacks in order, the
+// log file of the one after the fold point first (logscan.go).
 // A frame that fails its checksum ends the log only when no frame of the
 // generation follows it: that is a tail torn by a crash, never
 // acknowledged. A valid frame after it means damage, and Open refuses.
@@ -53,10 +57,19 @@ const (
 	DefaultWALSize = 4 << 20
 )
 
-// wal is the log file. It is used by the committer goroutine only, and by
-// Open and Close before and after it runs.
+// wal is the log: two files, which take turns. The frames of a generation
+// go to the file of its parity (logPath), so a checkpoint starts the next
+// generation in the other file at once and folds the one it froze into the
+// database file while commits go on: the frozen file is written again only
+// two generations later, once the file holds it. It is used by the
+// committer goroutine, which lends it to the syncer for each frame, and by
+// Open and Close before and after they run.
 type wal struct {
-	fs     fileSystem
+	fs fileSystem
+	// files and paths are the two files, by the parity of the generations
+	// they hold; f and path are those of the generation written now.
+	files  [2]logFile
+	paths  [2]string
 	f      logFile
 	path   string
 	noSync bool
@@ -81,52 +94,77 @@ type walWrite struct {
 	value       []byte
 }
 
+// walPath is the log file of the odd generations, the first of a new file
+// among them: the one a log had to itself before logs took turns, and the
+// one Open reads first after a crash of a store that never checkpointed.
 func walPath(dbPath string) string { return dbPath + "-wal" }
 
-// openWAL opens the log beside the file for appending the generation that
-// follows fp, creating it if it does not exist, and fills it with zeros up to
-// prealloc bytes. What an existing log holds was read, and replayed, before.
-// The caller syncs the directory before a frame is acknowledged.
+// logPath returns the file that holds the frames of generation gen.
+func logPath(dbPath string, gen uint64) string {
+	if gen%2 == 1 {
+		return walPath(dbPath)
+	}
+	return dbPath + "-wal2"
+}
+
+// openWAL opens the two log files beside the file for appending the
+// generation that follows fp, creating them if they do not exist, and fills
+// each with zeros up to prealloc bytes. What existing files hold was read,
+// and replayed, before. The caller syncs the directory before a frame is
+// acknowledged.
 func openWAL(fsys fileSystem, dbPath string, noSync bool, prealloc int, fp foldPoint, fault func(string, error)) (*wal, error) {
-	path := walPath(dbPath)
-	f, err := fsys.openFile(path, os.O_RDWR|os.O_CREATE)
-	if err != nil {
-		return nil, fmt.Errorf("boltstore: open log %s: %w", path, err)
-	}
-	w := &wal{fs: fsys, f: f, path: path, noSync: noSync, fault: fault}
-	w.folded(fp)
-	size, err := f.size()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("boltstore: log %s: %w", path, err)
-	}
-	if size < int64(prealloc) {
-		if err := w.preallocate(size, int64(prealloc)); err != nil {
-			f.Close()
-			return nil, err
+	w := &wal{fs: fsys, noSync: noSync, fault: fault}
+	for i := range w.files {
+		path := logPath(dbPath, uint64(i))
+		f, err := fsys.openFile(path, os.O_RDWR|os.O_CREATE)
+		if err == nil {
+			w.files[i], w.paths[i] = f, path
+			err = w.preallocate(i, int64(prealloc))
+		}
+		if err != nil {
+			w.close()
+			return nil, fmt.Errorf("boltstore: open log %s: %w", path, err)
 		}
 	}
+	w.folded(fp)
 	return w, nil
 }
 
-// preallocate writes zeros to the log from `from` up to size and syncs them.
-// A sync after overwriting blocks that are already written costs about half
-// of one after an append, which must also record the file's new size and
-// blocks; zeros read as the end of the log.
-func (w *wal) preallocate(from, size int64) error {
+// preallocate writes zeros to log file i from its end up to size and syncs
+// them. A sync after overwriting blocks that are already written costs about
+// half of one after an append, which must also record the file's new size
+// and blocks; zeros read as the end of the log.
+func (w *wal) preallocate(i int, size int64) error {
+	f := w.files[i]
+	from, err := f.size()
+	if err != nil || from >= size {
+		return err
+	}
 	zeros := make([]byte, min(size-from, 1<<20))
 	for off := from; off < size; off += int64(len(zeros)) {
 		n := min(int64(len(zeros)), size-off)
-		if _, err := w.f.WriteAt(zeros[:n], off); err != nil {
+		if _, err := f.WriteAt(zeros[:n], off); err != nil {
 			w.fault("preallocate", err)
-			return fmt.Errorf("boltstore: preallocate log %s: %w", w.path, err)
+			return fmt.Errorf("preallocate: %w", err)
 		}
 	}
-	if err := w.sync(); err != nil {
+	if w.noSync {
+		return nil
+	}
+	if err := f.sync(); err != nil {
 		w.fault("preallocate", err)
-		return fmt.Errorf("boltstore: preallocate log %s: %w", w.path, err)
+		return fmt.Errorf("preallocate: sync: %w", err)
 	}
 	return nil
+}
+
+// close closes the log files that are open.
+func (w *wal) close() {
+	for _, f := range w.files {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
 }
 
 // folded starts the generation that follows fp: the file holds everything
@@ -140,6 +178,7 @@ func (w *wal) folded(fp foldPoint) {
 	w.base = fp.sum()
 	w.off = 0
 	w.last = 0
+	w.f, w.path = w.files[w.gen%2], w.paths[w.gen%2]
 }
 
 // foldPoint is what the file records when a checkpoint folds everything
@@ -282,19 +321,23 @@ func (w *wal) sync() error {
 	return nil
 }
 
-// remove deletes the log after a clean shutdown folded it into the file. A
-// log that comes back after a power loss (its removal was not durable yet,
-// or the platform cannot make it so) is of a generation the file says is
-// folded, and is never replayed.
+// remove deletes the log files after a clean shutdown folded them into the
+// file. A log that comes back after a power loss (its removal was not
+// durable yet, or the platform cannot make it so) is of a generation the
+// file says is folded, and is never replayed.
 func (w *wal) remove() error {
-	if err := w.f.Close(); err != nil {
-		return fmt.Errorf("boltstore: close log %s: %w", w.path, err)
+	for i, f := range w.files {
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("boltstore: close log %s: %w", w.paths[i], err)
+		}
 	}
-	if err := w.fs.remove(w.path); err != nil {
-		return fmt.Errorf("boltstore: remove log %s: %w", w.path, err)
+	for _, path := range w.paths {
+		if err := w.fs.remove(path); err != nil {
+			return fmt.Errorf("boltstore: remove log %s: %w", path, err)
+		}
 	}
 	if w.noSync {
 		return nil
 	}
-	return w.fs.syncDir(filepath.Dir(w.path))
+	return w.fs.syncDir(filepath.Dir(w.paths[0]))
 }

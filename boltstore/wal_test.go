@@ -2,26 +2,33 @@ package boltstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/livefold/livefold/store"
 
 	"github.com/livefold/livefold/boltstore"
 )
 
-// crashCopy copies a live store's file and log to a new directory, as a crash
-// at this moment would leave them, and returns the copy's path. The file is
-// only written by checkpoints and the log only by commits, and neither runs
-// while the caller waits between commits.
+// crashCopy copies a live store's file and log files to a new directory, as
+// a crash at this moment would leave them, and returns the copy's path. The
+// log is only written by commits, which do not run while the caller waits
+// between them, and the file only by checkpoints: the caller makes sure none
+// runs (its commits did not fill the log since the last Checkpoint).
 func crashCopy(t *testing.T, s *boltstore.Store) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "crashed.db")
-	for _, suffix := range []string{"", "-wal"} {
+	for _, suffix := range []string{"", "-wal", "-wal2"} {
 		in, err := os.Open(s.Path() + suffix)
+		if errors.Is(err, fs.ErrNotExist) && suffix != "" {
+			continue
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,23 +96,25 @@ func TestStore_Open_IgnoresTornFrame(t *testing.T) {
 }
 
 // Ensure that the log is folded into the file when it reaches its size,
-// restarts from the beginning, and that frames left over from before the
-// restart are never replayed.
+// while commits go on into the log's other file, and that once the log
+// turns back to a file, the frames of the generation it held before are
+// never replayed.
 func TestStore_Checkpoint_RestartsLogWithoutResurrection(t *testing.T) {
 	s := openStore(t, boltstore.WithWALSize(64<<10))
 	big := string(make([]byte, 4000))
-	for i := 0; s.Stats().Checkpoints == 0; i++ {
-		if i > 100 {
-			t.Fatal("no checkpoint after 100 commits of 4 KB")
+	for i := 0; s.Stats().Checkpoints < 2; i++ {
+		if i > 200 {
+			t.Fatal("no second checkpoint after 200 commits of 4 KB")
 		}
 		mustCommit(t, s, put("p", fmt.Sprint("k", i), 0, rec(1, big)))
 	}
 	if st := s.Stats(); st.MeanCheckpoint <= 0 || st.MaxCheckpoint < st.MeanCheckpoint {
 		t.Errorf("checkpoint time mean %v max %v; want 0 < mean <= max", st.MeanCheckpoint, st.MaxCheckpoint)
 	}
-	// The log starts over: its first frame, the same size as the previous
-	// generation's first, is followed by that generation's second frame,
-	// which holds an older k1. Replaying it would bring k1 back to version 1.
+	// Two checkpoints in, the log writes its first file again: the new
+	// frames, the same size as the first generation's, are followed by
+	// that generation's later frames, which hold an older k1. Replaying
+	// them would bring k1 back to version 1.
 	mustCommit(t, s, put("p", "k1", 1, rec(2, big)))
 	c := openPath(t, crashCopy(t, s))
 	if r, ok := mustGet(t, c, "p", "k1"); !ok || r.Version != 2 {
@@ -203,16 +212,23 @@ func TestStore_Open_WithoutWALReplaysLeftoverLog(t *testing.T) {
 	}
 }
 
-// Ensure that once the log restarted after a checkpoint, a crash that tears
-// the new first frame cannot make the old first frame replay on its own and
-// take keys back to older values.
+// Ensure that once the log turned back to a file after checkpoints, a
+// crash that tears the new first frame cannot make the old first frame
+// replay on its own and take keys back to older values.
 func TestStore_Checkpoint_TornNewFirstFrameReplaysNothingOld(t *testing.T) {
 	s := openStore(t)
 	mustCommit(t, s, put("p", "k", 0, rec(1, "v1")))
 	mustCommit(t, s, put("p", "k", 1, rec(2, "v2")))
 	first := s.Stats().LogBytes / 2 // both frames have the same size
-	if err := s.Checkpoint(context.Background()); err != nil {
-		t.Fatal(err)
+	// The second checkpoint's generation is in the log's other file; the
+	// next one goes to the first file again, from its start.
+	for _, k := range []string{"", "other"} {
+		if k != "" {
+			mustCommit(t, s, put("p", k, 0, rec(1, "o")))
+		}
+		if err := s.Checkpoint(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	path := crashCopy(t, s)
 	// A torn new first frame whose later sectors reached the disk: they
@@ -266,7 +282,52 @@ func TestStore_Scan_BodyMayCallTheStore(t *testing.T) {
 	if i != n {
 		t.Fatalf("Scan yielded %d records; want %d", i, n)
 	}
-	if s.Stats().Checkpoints == 0 {
+	// A Checkpoint waits for the one running, if any, and folds the last
+	// commit: one more than ran during the scan.
+	mustCommit(t, s, put("other", "last", 0, rec(1, "x")))
+	if err := s.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.Stats().Checkpoints < 2 {
 		t.Fatal("no checkpoint ran during the scan; the test did not exercise what it should")
+	}
+}
+
+// Ensure that a Checkpoint that grows the file, in a batch whose other
+// request read the file to be judged, completes: the committer's read of
+// the file ends before it waits for the checkpoint, whose commit waits for
+// every read to remap the grown file.
+func TestStore_Checkpoint_GrowingTheFileAfterARead(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	mustCommit(t, s, put("p", "k", 0, rec(1, "v1")))
+	if err := s.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	big := string(make([]byte, 64<<10))
+	for i := range 40 {
+		mustCommit(t, s, put("q", fmt.Sprint("big", i), 0, rec(1, big)))
+	}
+	b := block(t, s)
+	conflict := submit(t, s, put("p", "k", 5, rec(6, "no"))) // k is only in the file
+	done := make(chan error, 1)
+	go func() { done <- s.Checkpoint(ctx) }()
+	for s.Stats().QueueLen < 2 {
+		time.Sleep(time.Millisecond) // polling the observable queue length, not timing
+	}
+	b.unblock()
+	if err := conflict.wait(t); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("conflicting request = %v; want ErrConflict", err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Checkpoint = %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Checkpoint did not return: the committer's read of the file held up its commit")
+	}
+	if r, ok := mustGet(t, s, "q", "big39"); !ok || r.Version != 1 {
+		t.Errorf("big39 = %v, %v; want version 1", r.Version, ok)
 	}
 }

@@ -30,7 +30,8 @@
 //
 // Records are read through boltstore opened with boltstore.WithReadOnly, the
 // way the application reads them. A write-ahead log left beside FILE (FILE
-// plus "-wal") by a store that stopped without Close holds commits that store
+// plus "-wal", and "-wal2" from the store's first checkpoint on) by a store
+// that stopped without Close holds commits that store
 // acknowledged and FILE lacks: it is replayed in memory, never written, so
 // projections, keys and get show those commits, with a note on stderr.
 // verify verifies them with the file's records but does not say ok: it exits

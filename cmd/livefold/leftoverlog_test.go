@@ -87,7 +87,7 @@ func unchanged(t *testing.T, path string) func(cmd string) {
 // records the file lacks and how to fold them in.
 func wantLogNote(t *testing.T, cmd, stderr string, n int) {
 	t.Helper()
-	for _, want := range []string{"-wal holds " + strconv.Itoa(n) + " record(s)", "boltstore.Open"} {
+	for _, want := range []string{"-wal2) holds " + strconv.Itoa(n) + " record(s)", "boltstore.Open"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("%s: stderr = %q; want it to contain %q", cmd, stderr, want)
 		}

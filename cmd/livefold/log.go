@@ -19,9 +19,11 @@ func logCommand() command {
 		synopsis: "[-json] [-v] [-salvage] [-timeout d] FILE",
 		summary:  "show the frames of the write-ahead log beside FILE; salvage a damaged one",
 		help: `
-Lists the parts of the write-ahead log beside FILE (FILE-wal) as
-boltstore.Open treats them: frames of commits FILE lacks (replay), frames a
-checkpoint already wrote into FILE (folded), bytes that fail their checksum
+Lists the parts of the write-ahead log beside FILE (FILE-wal, and
+FILE-wal2, which takes turns with it from a checkpoint on), file by file in
+the order boltstore.Open reads them, as Open treats them: frames of commits
+FILE lacks (replay), frames a checkpoint already wrote into FILE (folded),
+bytes that fail their checksum
 while a frame of the same log follows them (damaged: acknowledged commits
 lost to damage, which Open refuses), intact frames after damage (salvage),
 a log older than FILE (ignored), and the tail (zeros, or a frame torn by a
@@ -29,8 +31,8 @@ crash, never acknowledged). For damage, the writes its bytes seem to hold
 are listed, unverified. Neither FILE nor the log is changed; the exit status
 is 1 when Open would refuse the log.
 
-With -salvage, and only when the log is damaged, the log is first copied to
-FILE-wal.damaged (which must not exist), the writes the damage cost are
+With -salvage, and only when the log is damaged, the damaged log file is
+first copied to its name plus .damaged (which must not exist), the writes the damage cost are
 listed, and FILE is opened with boltstore.WithLogSalvage, which replays every
 intact frame, and closed, which folds them into FILE. The commits in the
 damaged bytes are lost; a key whose later commits were lost keeps an older
@@ -44,13 +46,15 @@ version. This writes FILE and its log.
 	}
 }
 
-// logReport is the JSON form of a log.
+// logReport is the JSON form of a log file, and of the one Open reads after
+// it.
 type logReport struct {
 	Log    string      `json:"log"`
 	Size   int64       `json:"size"`
 	Frames []frameJSON `json:"frames"`
 	Replay int         `json:"replay_writes"`
 	Error  string      `json:"error,omitempty"`
+	Next   *logReport  `json:"next,omitempty"`
 }
 
 type frameJSON struct {
@@ -98,16 +102,20 @@ func runLog(ctx context.Context, e *env, args []string) error {
 	} else {
 		writeLogText(e.stdout, rep, *verbose || *salvage)
 	}
+	refused := rep
+	for refused != nil && refused.Err == nil {
+		refused = refused.Next
+	}
 	if !*salvage {
-		if rep.Err != nil {
-			return fmt.Errorf("%w: %w", errLog, rep.Err)
+		if refused != nil {
+			return fmt.Errorf("%w: %w", errLog, refused.Err)
 		}
 		return nil
 	}
-	if !errors.Is(rep.Err, store.ErrCorrupt) {
-		return fmt.Errorf("%w: %s is not damaged; there is nothing to salvage", errUsage, rep.Path)
+	if refused == nil || !errors.Is(refused.Err, store.ErrCorrupt) {
+		return fmt.Errorf("%w: the log of %s is not damaged; there is nothing to salvage", errUsage, file)
 	}
-	return salvageLog(ctx, e, file, rep)
+	return salvageLog(ctx, e, file, refused)
 }
 
 // salvageLog keeps a copy of the damaged log and replays its intact frames
@@ -147,8 +155,16 @@ func salvageLog(ctx context.Context, e *env, file string, rep *boltstore.LogRepo
 	return nil
 }
 
-// writeLogText writes rep as a table of frames and a summary.
+// writeLogText writes each log file of rep as a table of frames and a
+// summary.
 func writeLogText(w io.Writer, rep *boltstore.LogReport, writes bool) {
+	for ; rep != nil; rep = rep.Next {
+		writeLogFileText(w, rep, writes)
+	}
+}
+
+// writeLogFileText writes one log file as a table of frames and a summary.
+func writeLogFileText(w io.Writer, rep *boltstore.LogReport, writes bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "OFFSET\tSIZE\tGENERATION\tSTATE\tWRITES")
 	lost := 0
@@ -197,6 +213,10 @@ func logJSON(rep *boltstore.LogReport) logReport {
 			fj.Writes = append(fj.Writes, logWriteJSON{Projection: w.Bucket, Key: w.Key, Version: w.Version, Delete: w.Delete})
 		}
 		out.Frames = append(out.Frames, fj)
+	}
+	if rep.Next != nil {
+		next := logJSON(rep.Next)
+		out.Next = &next
 	}
 	return out
 }

@@ -44,8 +44,8 @@ func (e *env) openStore(path string, timeout time.Duration, quiet bool) (*boltst
 
 // logNote says that the log beside path holds n records the file lacks.
 func logNote(path string, n int) string {
-	return fmt.Sprintf("%s-wal holds %d record(s) that %s lacks, committed by a store that stopped without Close",
-		path, n, path)
+	return fmt.Sprintf("the log beside %s (%s-wal, %s-wal2) holds %d record(s) that it lacks, committed by a store that stopped without Close",
+		path, path, path, n)
 }
 
 // openReadOnly opens the livefold file at path with bbolt alone, for what
