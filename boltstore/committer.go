@@ -67,7 +67,7 @@ func newCommitter(s *Store) *committer {
 
 // run commits and reports requests until Close closes the queue and
 // everything queued was reported, then folds the log into the file and
-// stops the syncer and the completer.
+// stops the syncer, the checkpointer and the completer.
 //
 // It waits for the first request of a batch, then takes whatever else is
 // already queued without waiting, so a lone caller never waits for

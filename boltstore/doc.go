@@ -182,10 +182,11 @@
 // Done callbacks run on the Store's completer goroutine, one at a time:
 // while one runs, the commit already under way after it completes, but no
 // request is taken off the queue, so a slow callback holds up every later
-// request. A callback must be quick and must not wait for the Store. Commit, Checkpoint and Close wait for the
-// committer, and so does a Submit that finds the queue full: called from
-// inside done, or from a goroutine done waits for, they deadlock the Store,
-// which does not detect it. Hand slow work and such calls to a goroutine of
+// request. A callback must be quick and must not wait for the Store.
+// Commit, Checkpoint and Close wait for the outcomes of the requests before
+// them, and so does a Submit that finds the queue full: called from inside
+// done, or from a goroutine done waits for, they deadlock the Store, which
+// does not detect it. Hand slow work and such calls to a goroutine of
 // your own. Reads never wait for the committer, and a Submit that finds room
 // in the queue returns at once: its request commits in a later batch. A
 // panicking callback is recovered and logged (WithLogger).
