@@ -199,7 +199,7 @@ func (r *Runtime[E, S, D]) foldSource(ctx context.Context, sh *shadow[E, S, D], 
 
 // foldCaptured folds what commits changed during the rebuild into sh, in
 // commit order.
-func (r *Runtime[E, S, D]) foldCaptured(ctx context.Context, sh *shadow[E, S, D], items []captured[E, S]) (err error) {
+func (r *Runtime[E, S, D]) foldCaptured(ctx context.Context, sh *shadow[E, S, D], items []captured[E]) (err error) {
 	key := ""
 	defer func() {
 		if v := recover(); v != nil {
@@ -208,8 +208,8 @@ func (r *Runtime[E, S, D]) foldCaptured(ctx context.Context, sh *shadow[E, S, D]
 	}()
 	for _, it := range items {
 		key = it.key
-		if it.reset {
-			if err := sh.reset(ctx, it.key, it.rec); err != nil {
+		if it.reset != nil {
+			if err := sh.reset(ctx, it.key, it.reset); err != nil {
 				return err
 			}
 			continue

@@ -92,7 +92,7 @@ func (sh *shadow[E, S, D]) fold(ctx context.Context, key string, ev E) error {
 
 // reset replaces key's state in the new generation with rec, what a Rebuild
 // of the key committed during the RebuildAll.
-func (sh *shadow[E, S, D]) reset(ctx context.Context, key string, rec record[S]) error {
+func (sh *shadow[E, S, D]) reset(ctx context.Context, key string, rec *rebuilt) error {
 	e, err := sh.get(ctx, key)
 	if err != nil {
 		return err
@@ -100,7 +100,7 @@ func (sh *shadow[E, S, D]) reset(ctx context.Context, key string, rec record[S])
 	var zero S
 	e.state, e.present, e.version, e.position, e.lineage = zero, rec.present, rec.version, rec.position, newLineage()
 	if rec.present {
-		// The record's state is the runtime's; the shadow folds its own copy.
+		// The runtime's decoded state is shared; the shadow folds its own.
 		if e.state, err = sh.r.codec.decode(rec.bytes); err != nil {
 			return sh.r.corrupt(key, err)
 		}
