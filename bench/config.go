@@ -34,6 +34,7 @@ type config struct {
 	dir           string        // parent of the temporary directory
 	strict        bool          // exit non-zero on a missed target too
 	cpuProfile    string        // file to write a CPU profile of the run to
+	memProfile    string        // directory for heap profiles of the rebuildall cells
 }
 
 func parseFlags(args []string) (config, error) {
@@ -54,6 +55,7 @@ func parseFlags(args []string) (config, error) {
 	dir := fs.String("dir", "", "directory for the temporary databases (default the system's temp dir)")
 	strict := fs.Bool("strict", false, "exit with status 2 when a target is missed")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memProfile := fs.String("memprofile", "", "write heap profiles of each rebuildall cell to this directory: before the job and at its largest live heap")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -71,6 +73,7 @@ func parseFlags(args []string) (config, error) {
 		dir:           *dir,
 		strict:        *strict,
 		cpuProfile:    *cpuProfile,
+		memProfile:    *memProfile,
 	}
 	if *short {
 		c.duration, c.manyKeys, c.rebuildEvents, c.fanoutTotal = 30*time.Millisecond, 44_000, 20_000, 100_000

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"syscall"
 	"time"
@@ -108,34 +110,50 @@ func diskUsage(paths []string) int64 {
 // heapSampler records the largest HeapInuse seen while it runs, the bytes
 // in spans holding at least one object, live or not yet collected (what the
 // Go heap takes from the process at that moment), and the largest live heap
-// the collector measured: the bytes it marked in its last cycle.
+// the collector measured: the bytes it marked in its last cycle. With
+// profile it also keeps a heap profile taken when the live heap reached a
+// new peak, which shows what that live heap held: a heap profile's in-use
+// figures are those of the last completed cycle too.
 type heapSampler struct {
 	stop chan struct{}
 	done chan heapPeaks
 }
 
-// heapPeaks are the largest figures a heapSampler saw.
+// heapPeaks are the largest figures a heapSampler saw, and the profile of
+// the largest live heap when one was asked for.
 type heapPeaks struct {
 	inuse, live uint64
+	profile     []byte
 }
 
 // sampleHeap starts sampling right away and every interval, on a goroutine
 // that Stop ends. ReadMemStats stops the world for some microseconds, so an
-// interval of tens of milliseconds costs well under 1%.
-func sampleHeap(interval time.Duration) *heapSampler {
+// interval of tens of milliseconds costs well under 1%. A profile is taken
+// only when the live heap grew by a sixteenth since the last one, so that
+// a steady heap costs none.
+func sampleHeap(interval time.Duration, profile bool) *heapSampler {
 	s := &heapSampler{stop: make(chan struct{}), done: make(chan heapPeaks, 1)}
 	go func() {
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		var peaks heapPeaks
+		var profiled uint64
 		var m runtime.MemStats
 		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 		sample := func() {
 			runtime.ReadMemStats(&m)
 			metrics.Read(live)
 			peaks.inuse = max(peaks.inuse, m.HeapInuse)
-			if live[0].Value.Kind() == metrics.KindUint64 {
-				peaks.live = max(peaks.live, live[0].Value.Uint64())
+			if live[0].Value.Kind() != metrics.KindUint64 {
+				return
+			}
+			v := live[0].Value.Uint64()
+			peaks.live = max(peaks.live, v)
+			if profile && v > profiled+profiled/16 {
+				var b bytes.Buffer
+				if pprof.Lookup("heap").WriteTo(&b, 0) == nil {
+					profiled, peaks.profile = v, b.Bytes()
+				}
 			}
 		}
 		for {

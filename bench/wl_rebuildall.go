@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"iter"
+	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 )
 
 // rebuildWorkers is how many goroutines rebuild keys one at a time in the
@@ -65,22 +71,62 @@ type cellResult struct {
 	note    string
 }
 
-// timed runs job with the heap sampled, after a full collection so that
-// what earlier cells left does not count. note is called right after job
-// with its elapsed time.
-func timed(job func() error, note func(time.Duration) string) (cellResult, error) {
+// timed runs job with the heap sampled, after two full collections so that
+// what earlier cells left does not count: the first only moves what
+// sync.Pools hold to their victim caches, and bbolt pools a buffer for
+// every page its last commit wrote, over 100 MiB after a checkpoint of
+// random keys into a file of a million. note is called right after job
+// with its elapsed time. With -memprofile it writes heap profiles named
+// after cell: before the job and at its largest live heap.
+func (h *harness) timed(cell string, job func() error, note func(time.Duration) string) (cellResult, error) {
+	runtime.GC()
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	res := cellResult{start: m.HeapInuse}
-	heap := sampleHeap(heapInterval)
+	profile := h.cfg.memProfile != ""
+	if profile {
+		h.writeHeapProfile(cell+"-before", nil)
+	}
+	heap := sampleHeap(heapInterval, profile)
 	clock := startCPU()
 	err := job()
 	res.elapsed = time.Since(clock.wall)
 	res.cores = clock.cores()
 	res.peak = heap.Stop()
 	res.note = note(res.elapsed)
+	if profile {
+		h.writeHeapProfile(cell+"-peak", res.peak.profile)
+	}
 	return res, err
+}
+
+// writeHeapProfile writes profile, or the heap profile of now when it is
+// nil, to a file named after cell in the -memprofile directory. A profile
+// that cannot be written is reported, and the run goes on.
+func (h *harness) writeHeapProfile(cell string, profile []byte) {
+	name := strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return unicode.ToLower(r)
+		}
+		return '-'
+	}, cell)
+	path := filepath.Join(h.cfg.memProfile, name+".pprof")
+	if profile == nil {
+		var b bytes.Buffer
+		if err := pprof.Lookup("heap").WriteTo(&b, 0); err != nil {
+			fmt.Fprintf(h.progress, "bench: heap profile %s: %v\n", path, err)
+			return
+		}
+		profile = b.Bytes()
+	}
+	err := os.MkdirAll(h.cfg.memProfile, 0o755)
+	if err == nil {
+		err = os.WriteFile(path, profile, 0o644)
+	}
+	if err != nil {
+		fmt.Fprintf(h.progress, "bench: heap profile %s: %v\n", path, err)
+	}
 }
 
 // recordAll records a cell's throughput and peak heap.
@@ -151,7 +197,7 @@ func (h *harness) livefoldJobs(ctx context.Context, k systemKind, hs history, or
 			}
 		}
 		_ = sys.note(time.Second) // the cell's note counts from here
-		res, err := timed(c.job, sys.note)
+		res, err := h.timed(via, c.job, sys.note)
 		detail := c.detail
 		if c.generation && err == nil {
 			detail += "; " + removal(ctx, sys)
@@ -222,7 +268,7 @@ func (h *harness) perKeyOnly(ctx context.Context, k systemKind, hs history) {
 		}
 	}
 	_ = sys.note(time.Second)
-	res, err := timed(func() error { return rebuildPerKey(ctx, sys, hs) }, sys.note)
+	res, err := h.timed(k.name, func() error { return rebuildPerKey(ctx, sys, hs) }, sys.note)
 	h.recordAll(hs, k.name, fmt.Sprintf("its rebuild of one key, on %d goroutines, each key's events in one rebuild, over a row per key", rebuildWorkers), res)
 	if err != nil {
 		h.fail(workload, k.name, err)

@@ -130,17 +130,28 @@ func (c *commitReq[E, S, D]) onDone(err error) {
 	}
 }
 
-// captureReq hands what c committed to a RebuildAll running meanwhile.
+// captureReq hands what c committed to a RebuildAll running meanwhile. The
+// events of all its parts share one new slice: the request's own are reused
+// once its caller returns.
 func (r *Runtime[E, S, D]) captureReq(c *commitReq[E, S, D]) {
-	items := make([]captured[E, S], len(c.parts))
+	items := make([]captured[E], len(c.parts))
+	n := 0
+	for i := range c.parts {
+		if !c.parts[i].reset {
+			n += len(c.events[i])
+		}
+	}
+	events := make([]E, 0, n)
 	for i := range c.parts {
 		p := &c.parts[i]
 		items[i].key = p.e.key
 		if p.reset {
-			items[i].reset, items[i].rec = true, p.rec
-		} else {
-			items[i].events = append([]E(nil), c.events[i]...)
+			items[i].reset = &rebuilt{present: p.rec.present, bytes: p.rec.bytes, version: p.rec.version, position: p.rec.position}
+			continue
 		}
+		start := len(events)
+		events = append(events, c.events[i]...)
+		items[i].events = events[start:len(events):len(events)]
 	}
 	r.capture.add(items)
 }

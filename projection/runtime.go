@@ -64,7 +64,7 @@ type Runtime[E, S, D any] struct {
 	// cancels it and waits.
 	bg background
 	// capture collects what commits change while a RebuildAll runs.
-	capture capture[E, S]
+	capture capture[E]
 	// writers admits Apply, ApplyBatch and Rebuild; RebuildAll pauses it.
 	writers writers
 	// watched is set by the first subscription: from then on folds build

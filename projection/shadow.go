@@ -21,6 +21,10 @@ type shadow[E, S, D any] struct {
 
 	m   map[string]*shadowEntry[S]
 	lru shadowEntry[S] // sentinel of a circular list, most recent first
+	// seen holds the keys met so far, so that a key met for the first
+	// time is not looked for in the store: the new generation starts empty
+	// and only the shadow writes it.
+	seen *keyFilter
 
 	// pending holds the writes of states that left memory, not yet
 	// submitted; pendingAt indexes their entries by key, so that a key
@@ -49,12 +53,18 @@ type shadowEntry[S any] struct {
 	prev, next                 *shadowEntry[S]
 }
 
+// keyFilterBitsPerState sizes a shadow's filter of the keys met by its
+// memory bound: 8 bytes per state, next to the few hundred a state in
+// memory takes, and 4 bits per key of a key space 16 times the memory.
+const keyFilterBitsPerState = 64
+
 func newShadow[E, S, D any](r *Runtime[E, S, D], bucket string, max, batch int) *shadow[E, S, D] {
 	sh := &shadow[E, S, D]{
 		r: r, bucket: bucket, max: max, batch: batch,
 		m:          make(map[string]*shadowEntry[S]),
 		pendingAt:  make(map[string]*shadowEntry[S]),
 		inflightAt: make(map[string]*shadowEntry[S]),
+		seen:       newKeyFilter(min(max, maxKeyFilterBits/keyFilterBitsPerState) * keyFilterBitsPerState),
 	}
 	sh.lru.next, sh.lru.prev = &sh.lru, &sh.lru
 	return sh
@@ -92,7 +102,7 @@ func (sh *shadow[E, S, D]) fold(ctx context.Context, key string, ev E) error {
 
 // reset replaces key's state in the new generation with rec, what a Rebuild
 // of the key committed during the RebuildAll.
-func (sh *shadow[E, S, D]) reset(ctx context.Context, key string, rec record[S]) error {
+func (sh *shadow[E, S, D]) reset(ctx context.Context, key string, rec *rebuilt) error {
 	e, err := sh.get(ctx, key)
 	if err != nil {
 		return err
@@ -100,7 +110,7 @@ func (sh *shadow[E, S, D]) reset(ctx context.Context, key string, rec record[S])
 	var zero S
 	e.state, e.present, e.version, e.position, e.lineage = zero, rec.present, rec.version, rec.position, newLineage()
 	if rec.present {
-		// The record's state is the runtime's; the shadow folds its own copy.
+		// The runtime's decoded state is shared; the shadow folds its own.
 		if e.state, err = sh.r.codec.decode(rec.bytes); err != nil {
 			return sh.r.corrupt(key, err)
 		}
@@ -127,9 +137,12 @@ func (sh *shadow[E, S, D]) get(ctx context.Context, key string) (*shadowEntry[S]
 		e = sh.inflightAt[key]
 	}
 	if e == nil {
-		rec, err := sh.r.load(ctx, sh.bucket, key)
-		if err != nil {
-			return nil, err
+		var rec record[S]
+		if sh.seen.met(key) {
+			var err error
+			if rec, err = sh.r.load(ctx, sh.bucket, key); err != nil {
+				return nil, err
+			}
 		}
 		e = &shadowEntry[S]{key: key, state: rec.state, present: rec.present, version: rec.version, position: rec.position, lineage: rec.lineage}
 		if !rec.present {
