@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -39,6 +40,31 @@ func TestRun_Short_ChecksPassAndTableHasTargets(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("temporary files left behind: %v", left)
+	}
+}
+
+// Ensure that -memprofile writes a heap profile before each rebuildall cell
+// and one at its largest live heap, named after the cell.
+func TestRun_MemProfile_WritesProfilesOfRebuildAllCells(t *testing.T) {
+	dir, profiles := t.TempDir(), t.TempDir()
+	var out, progress bytes.Buffer
+	code := run([]string{"-short", "-dir", dir, "-systems", "livefold", "-only", "rebuildall", "-memprofile", profiles}, &out, &progress)
+	if code != 0 {
+		t.Fatalf("run = %d; want 0\n%s\n%s", code, out.String(), progress.String())
+	}
+	for _, cell := range []string{"livefold--applybatch-1000-", "livefold--rebuildall", "livefold--applybatch-1000---grouped-by-key",
+		"livefold--rebuildall--grouped-by-key", "livefold--rebuild-per-key"} {
+		for _, when := range []string{"-before", "-peak"} {
+			b, err := os.ReadFile(filepath.Join(profiles, cell+when+".pprof"))
+			if err != nil {
+				t.Errorf("profile of %s%s: %v", cell, when, err)
+				continue
+			}
+			// A heap profile is a gzipped protocol buffer.
+			if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+				t.Errorf("profile of %s%s is no gzipped profile: % x", cell, when, b[:min(len(b), 8)])
+			}
+		}
 	}
 }
 
