@@ -57,8 +57,11 @@
 // fdatasync, which is the durable point. A bbolt transaction would rewrite
 // every B+tree page the batch touches and sync twice. Committed records
 // wait in the log, and in memory, until the log reaches WithWALSize: then a
-// checkpoint writes them into the file in one transaction, in key order
-// (Checkpoint does it on demand). Reads merge the records in memory with the
+// checkpoint writes them into the file in key order (Checkpoint does it on
+// demand), in transactions of a few thousand records, so that the memory of
+// a checkpoint does not grow with the log; the last transaction records that
+// the file holds the log, and a crash before it leaves records that the
+// replay at Open writes again, with the same values. Reads merge the records in memory with the
 // file's, so they see every commit reported before they were called without
 // waiting for a checkpoint. A clean Close checkpoints and removes the log;
 // after a crash, the next Open replays the log's complete frames into the

@@ -42,6 +42,9 @@ type fileWriter struct {
 	broken error
 	// fault counts and logs a failed sync of the file.
 	fault func(op string, err error)
+	// txRecords bounds the records of one transaction of write; 0 means
+	// foldTxRecords. Tests make it small.
+	txRecords int
 }
 
 // errOpened is why the meta pages of a file just opened are synced before
@@ -123,45 +126,143 @@ func syncMetaPages(fsys fileSystem, path string, pageSize int) error {
 	return f.sync()
 }
 
-// denseFill is the FillPercent of the buckets a checkpoint writes. bbolt
-// splits a page that overflows into pages filled to the bucket's
-// FillPercent, 50% by default, which suits keys that arrive in random order
-// (each page has room for the keys that will land in it later). A
-// checkpoint writes its keys in order, so every page it splits is followed
-// by the pages of the keys after it: filling them leaves no half-empty pages
+// denseFill is the FillPercent of a bucket when a checkpoint appends keys
+// after all of the bucket's keys. bbolt splits a page that overflows into
+// pages filled to the bucket's FillPercent, bbolt.DefaultFillPercent (50%)
+// unless set, which suits keys that land between others (each page keeps
+// room for the keys that will land in it later; filled to the brim, a page
+// that takes one more key splits into a full page and a nearly empty one,
+// which left the leaves of a file written in scattered order 37% full). Keys
+// appended after the last are written in order, so each page they fill is
+// followed by the next page of them: filling it leaves no half-empty pages
 // behind. See BENCHMARKS.md for the file sizes it gives.
 const denseFill = 1.0
 
-// write writes recs (nil: none) into the file in one write transaction, in
-// bucket and key order with pages filled densely, together with the fold
-// point fp (nil: unchanged): a checkpoint, the replay of a log at Open, and
-// the fold point of a new file. It runs under guard, so that a damaged page
-// fails it instead of crashing the process. recs and their values must stay
-// untouched until it returned.
+// foldTxRecords and foldTxBytes bound one write transaction of write, in
+// records and in bytes of keys and values. bbolt holds a buffer for every
+// page a transaction dirties until it commits, and records of keys spread
+// over a large file dirty about a page each: a whole log generation in one
+// transaction took a heap that grew with the log, about 35 bytes per byte of
+// log (BENCHMARKS.md, "Rebuilding every key"), and a log grows past
+// WithWALSize while a checkpoint runs beside the commits.
+const (
+	foldTxRecords = 4096
+	foldTxBytes   = 8 << 20
+)
+
+// write writes recs (nil: none) into the file, in bucket and key order, with
+// pages of keys appended after a bucket's last one filled densely, and then the fold point fp (nil: unchanged): a
+// checkpoint, the replay of a log at Open, and the fold point of a new file.
+// It commits a transaction for every txRecords records (foldTxRecords when
+// 0) or foldTxBytes, and puts fp in the last one only. So a crash or an error
+// in between leaves some of the records in the file under the previous fold
+// point, and the log they came from is replayed over them at Open (or folded
+// again by the next checkpoint), writing the same values again: a fold is
+// idempotent, and readers see the records through the Store's overlay until
+// the last transaction committed. It runs under guard, so that a damaged
+// page fails it instead of crashing the process. recs and their values must
+// stay untouched until it returned.
 func (w *fileWriter) write(recs records, fp *foldPoint) error {
+	limit := w.txRecords
+	if limit <= 0 {
+		limit = foldTxRecords
+	}
 	return guard(w.path, func() error {
-		tx, err := w.db.Begin(true)
-		if err != nil {
+		var tx *bolt.Tx
+		// Rolls back a transaction that failed before its commit, or
+		// panicked.
+		defer func() {
+			if tx != nil {
+				_ = tx.Rollback()
+			}
+		}()
+		v := newTxView()
+		begin := func() (err error) {
+			if tx, err = w.db.Begin(true); err != nil {
+				tx = nil
+				return err
+			}
+			v.reset(tx)
+			return nil
+		}
+		// commit commits tx and rolls back what a failed commit left open
+		// (after a commit, Rollback returns ErrTxClosed).
+		commit := func() error {
+			t := tx
+			tx = nil
+			v.reset(nil)
+			err := w.commit(t)
+			_ = t.Rollback()
 			return err
 		}
-		// Rolls back a transaction that failed before its commit, or
-		// panicked; after a commit it returns ErrTxClosed.
-		defer func() { _ = tx.Rollback() }()
-		v := newTxView()
-		v.reset(tx)
-		v.fill = denseFill
-		if recs != nil {
-			var keys []string
-			for _, bucket := range slices.Sorted(maps.Keys(recs)) {
-				b := recs[bucket]
-				keys = slices.AppendSeq(keys[:0], maps.Keys(b))
-				slices.Sort(keys)
-				for _, k := range keys {
-					e := b[k]
-					if err := v.write(bucket, k, !e.present, e.value); err != nil {
+		n, size := 0, 0
+		// put writes the records of bucket under keys, committing every
+		// limit records, with the bucket's pages filled to fill.
+		put := func(bucket string, keys []string, fill float64) error {
+			b := recs[bucket]
+			for _, k := range keys {
+				if tx == nil {
+					if err := begin(); err != nil {
 						return err
 					}
 				}
+				v.setFill(bucket, fill)
+				e := b[k]
+				if err := v.write(bucket, k, !e.present, e.value); err != nil {
+					return err
+				}
+				n, size = n+1, size+len(k)+len(e.value)
+				if n >= limit || size >= foldTxBytes {
+					if err := commit(); err != nil {
+						return err
+					}
+					n, size = 0, 0
+				}
+			}
+			return nil
+		}
+		var keys []string
+		for _, bucket := range slices.Sorted(maps.Keys(recs)) {
+			keys = slices.AppendSeq(keys[:0], maps.Keys(recs[bucket]))
+			slices.Sort(keys)
+			if tx == nil {
+				if err := begin(); err != nil {
+					return err
+				}
+			}
+			last, err := v.lastKey(bucket)
+			if err != nil {
+				return err
+			}
+			// Keys up to the bucket's last land between its keys; those
+			// after it are appended, in a transaction of their own, since
+			// a bucket has one FillPercent per transaction.
+			i := 0
+			if last != nil {
+				var found bool
+				if i, found = slices.BinarySearch(keys, string(last)); found {
+					i++
+				}
+			}
+			if err := put(bucket, keys[:i], bolt.DefaultFillPercent); err != nil {
+				return err
+			}
+			if i > 0 && i < len(keys) && tx != nil {
+				if err := commit(); err != nil {
+					return err
+				}
+				n, size = 0, 0
+			}
+			if err := put(bucket, keys[i:], denseFill); err != nil {
+				return err
+			}
+		}
+		if fp == nil && tx == nil && recs != nil {
+			return nil // the last records filled a transaction
+		}
+		if tx == nil {
+			if err := begin(); err != nil {
+				return err
 			}
 		}
 		if fp != nil {
@@ -169,6 +270,6 @@ func (w *fileWriter) write(recs records, fp *foldPoint) error {
 				return err
 			}
 		}
-		return w.commit(tx)
+		return commit()
 	})
 }

@@ -28,6 +28,9 @@ type config struct {
 	walSize         int
 	readOnly        bool
 	salvage         bool
+	// foldTx is the records of one transaction of a checkpoint (0: the
+	// default); tests make it small.
+	foldTx int
 	// fs is every file operation of the Store; tests replace it.
 	fs fileSystem
 }
@@ -142,7 +145,8 @@ func WithReadOnly() Option { return func(c *config) { c.readOnly = true } }
 // crash. With it, Open replays every intact frame, in order, skips the
 // damaged bytes and logs each damaged range (WithLogger): the commits in
 // them are lost, and a key whose only later commits were lost keeps an older
-// version. InspectLog says beforehand which frames and writes that is. Use
+// version (or, when a crash interrupted the checkpoint of that log, the
+// version the checkpoint had written into the file). InspectLog says beforehand which frames and writes that is. Use
 // it once, deliberately, on a copy of the log kept aside; a log of another
 // file or history (ErrWrongLog) is refused all the same.
 func WithLogSalvage() Option { return func(c *config) { c.salvage = true } }

@@ -114,7 +114,9 @@ func newPLRun(t *testing.T, seed uint64, failAt int) *plRun {
 		t: t, fs: fsys, rng: rand.New(rand.NewPCG(seed, 1)), root: root,
 		path: filepath.Join(dir, "store.db"),
 		hist: &plHistory{keys: map[bucketKey][]plEntry{}},
-		opts: []Option{func(c *config) { c.fs = fsys }, WithWALSize(64 << 10)},
+		// Checkpoints fold in transactions of 3 records, so that a
+		// cut can fall between two transactions of one fold.
+		opts: []Option{func(c *config) { c.fs = fsys; c.foldTx = 3 }, WithWALSize(64 << 10)},
 		cur:  map[bucketKey]plEntry{},
 	}
 }

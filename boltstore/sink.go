@@ -112,6 +112,27 @@ func (v *txView) reset(tx *bolt.Tx) {
 	clear(v.cursors)
 }
 
+// setFill makes fill the FillPercent of bucket, and of every bucket the
+// view takes up later, in this transaction. bbolt reads it when the
+// transaction commits, so it is one value per bucket and transaction.
+func (v *txView) setFill(bucket string, fill float64) {
+	v.fill = fill
+	if b := v.buckets[bucket]; b != nil {
+		b.FillPercent = fill
+	}
+}
+
+// lastKey returns the last key of bucket, nil when it is absent or empty;
+// the key is valid until the transaction ends.
+func (v *txView) lastKey(bucket string) ([]byte, error) {
+	b, err := v.bucket(bucket, false)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	k, _ := b.Cursor().Last()
+	return k, nil
+}
+
 // bucket returns the handle of name, creating the bucket when create is
 // set; without create, an absent bucket is (nil, nil).
 func (v *txView) bucket(name string, create bool) (*bolt.Bucket, error) {

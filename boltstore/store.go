@@ -110,7 +110,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	s := newStore(db, path, cfg)
 	s.queue = make(chan request, cfg.queueSize)
 	s.stopped = make(chan struct{})
-	s.file = &fileWriter{fs: cfg.fs, path: path, db: db, fault: s.fileFault}
+	s.file = &fileWriter{fs: cfg.fs, path: path, db: db, fault: s.fileFault, txRecords: cfg.foldTx}
 	if !cfg.noSync {
 		s.file.unsynced = errOpened
 	}
