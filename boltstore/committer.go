@@ -183,7 +183,7 @@ func (c *committer) take(req request) {
 		b.checkpoint, b.closed = true, true
 	}
 	if c.log != nil && len(req.writes) > 0 {
-		b.errs[len(b.errs)-1] = c.logRequest(b, req.writes)
+		b.errs[len(b.errs)-1] = c.logRequest(b, &req)
 	}
 }
 
@@ -191,11 +191,12 @@ func (c *committer) take(req request) {
 // adds its writes to b's frame if it passes; it returns the request's
 // outcome as far as it is known now. A failure to read the file fails the
 // request alone: nothing of it is in the frame.
-func (c *committer) logRequest(b *batch, writes []store.Write) error {
+func (c *committer) logRequest(b *batch, req *request) error {
+	writes := req.writes
 	var reqErr error
 	err := guard(c.s.path, func() error {
 		var err error
-		reqErr, err = c.judge(writes)
+		reqErr, err = c.judge(req)
 		return err
 	})
 	if err != nil {
@@ -340,7 +341,7 @@ func (c *committer) commitTxWrites(b *batch) {
 		if len(req) == 0 {
 			continue
 		}
-		reqErr, err := c.judge(req)
+		reqErr, err := c.judge(&b.reqs[i])
 		if err != nil {
 			c.fail(b, err)
 			return
@@ -380,10 +381,10 @@ func (c *committer) commitTxWrites(b *batch) {
 // judge checks every write of one request against the newest record; a
 // failed check rejects the whole request (reqErr). err reports a failure to
 // read the file at all.
-func (c *committer) judge(req []store.Write) (reqErr, err error) {
-	for i := range req {
-		w := &req[i]
-		e, reqErr, err := c.current(w)
+func (c *committer) judge(req *request) (reqErr, err error) {
+	for i := range req.writes {
+		w := &req.writes[i]
+		e, reqErr, err := c.current(w, req.priors.at(i), req.priors.epoch)
 		if reqErr != nil || err != nil {
 			return reqErr, err
 		}
@@ -396,12 +397,11 @@ func (c *committer) judge(req []store.Write) (reqErr, err error) {
 
 // current returns the record w replaces (present false: absent). With the
 // log: from the batch being built, else the frame being synced, else the
-// log's records, else the database file; without it, from the file's write
-// transaction, which holds the batch's earlier writes. A key of the file
-// that holds a nested bucket is a damaged record, also for Force: bbolt's
-// Put would fail the whole transaction on it. With w.Force current does not
-// decode a record of the file, which may be damaged.
-func (c *committer) current(w *store.Write) (e overlayEntry, reqErr, err error) {
+// log's records, else the file as p, read by the submitter (see
+// readPriors), says when no checkpoint dropped records from the overlay
+// since epoch, else the database file; without it, from the file's write
+// transaction, which holds the batch's earlier writes.
+func (c *committer) current(w *store.Write, p *prior, epoch uint64) (e overlayEntry, reqErr, err error) {
 	var v *txView
 	if c.log != nil {
 		k := bucketKey{w.Bucket, w.Key}
@@ -416,28 +416,18 @@ func (c *committer) current(w *store.Write) (e overlayEntry, reqErr, err error) 
 		if e, ok := c.s.overlay.lookup(w.Bucket, w.Key); ok {
 			return e, nil, nil
 		}
+		if p != nil && p.read && epoch == c.s.overlay.epoch.Load() {
+			return p.e, p.reqErr, nil
+		}
 		v, err = c.log.file()
 	} else {
 		v, err = c.tx.file()
 	}
+	c.s.stats.committerLookups.Add(1)
 	if err != nil {
 		return overlayEntry{}, nil, err
 	}
-	val, found, err := v.get(w.Bucket, w.Key)
-	if err != nil || !found {
-		return overlayEntry{}, nil, err
-	}
-	if val == nil {
-		return overlayEntry{}, &store.CorruptError{Bucket: w.Bucket, Key: w.Key, Reason: "key holds a nested bucket, not a record"}, nil
-	}
-	if w.Force {
-		return overlayEntry{present: true}, nil, nil
-	}
-	rec, err := DecodeRecord(val)
-	if err != nil {
-		return overlayEntry{}, store.Located(err, w.Bucket, w.Key), nil
-	}
-	return overlayEntry{present: true, version: rec.Version, stamp: rec.Stamp}, nil, nil
+	return fileEntry(v, w)
 }
 
 // fail gives every request of b the same commit error.

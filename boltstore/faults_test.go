@@ -374,13 +374,21 @@ func TestStore_Open_ReplaysBothLogFilesOfACheckpointInFlight(t *testing.T) {
 	ctx := context.Background()
 	big := make([]byte, 4000)
 	n := 0
+	// 16 commits fill the log; the checkpoint that follows may take a
+	// while to reach the file on a busy machine.
 	for waiting := true; waiting; {
 		select {
 		case <-held:
 			waiting = false
 		default:
 			if n == 100 {
-				t.Fatal("no checkpoint began after 100 commits of 4 KB")
+				select {
+				case <-held:
+					waiting = false
+					continue
+				case <-time.After(10 * time.Second):
+					t.Fatalf("no checkpoint began after 100 commits of 4 KB and 10 s: %+v", s.Stats())
+				}
 			}
 			w := []store.Write{{Bucket: "p", Key: fmt.Sprint("k", n), Record: store.Record{Version: 1, State: big}}}
 			if err := s.Commit(ctx, w); err != nil {

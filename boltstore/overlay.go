@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // bucketKey names one record.
@@ -38,6 +39,11 @@ type overlay struct {
 	mu      sync.RWMutex
 	m       records
 	folding records
+	// epoch counts the folding layers dropped. A checkpoint writes into
+	// the file only records of the folding layer, which holds them until
+	// after the file does; so while epoch stays the same, the file holds
+	// the same record for every key the overlay lacks (see readPriors).
+	epoch atomic.Uint64
 }
 
 // records are overlay entries by bucket and key.
@@ -92,6 +98,7 @@ func (o *overlay) freeze() records {
 func (o *overlay) folded() {
 	o.mu.Lock()
 	o.folding = nil
+	o.epoch.Add(1)
 	o.mu.Unlock()
 }
 

@@ -27,6 +27,13 @@ type Stats struct {
 	// failed one); each is also logged. See Failed syncs in the package
 	// documentation for what follows one.
 	FailedSyncs uint64
+	// CommitterLookups counts the writes the committer judged by reading
+	// the file itself. With the log, the goroutine that submits a request
+	// reads the file for the keys the log lacks (see Submit), and the
+	// committer reads it only for a key whose records a checkpoint moved
+	// from the log into the file after that; without the log, it reads the
+	// file for every key a batch has not written.
+	CommitterLookups uint64
 
 	MeanBatchRequests float64 // requests per batch
 	MaxBatchRequests  uint64
@@ -56,6 +63,7 @@ type counters struct {
 	requests, writes, batches, commits atomic.Uint64
 	failedCommits, conflicts, corrupt  atomic.Uint64
 	callbackPanics, failedSyncs        atomic.Uint64
+	committerLookups                   atomic.Uint64
 	batchRequests, batchWrites         atomic.Uint64
 	maxBatchRequests, maxBatchWrites   atomic.Uint64
 	commitNanos, maxCommitNanos        atomic.Int64
@@ -104,6 +112,7 @@ func (s *Store) Stats() Stats {
 		Corrupt:           c.corrupt.Load(),
 		CallbackPanics:    c.callbackPanics.Load(),
 		FailedSyncs:       c.failedSyncs.Load(),
+		CommitterLookups:  c.committerLookups.Load(),
 		MaxBatchRequests:  c.maxBatchRequests.Load(),
 		MaxBatchWrites:    c.maxBatchWrites.Load(),
 		MaxCommitLatency:  time.Duration(c.maxCommitNanos.Load()),

@@ -20,6 +20,8 @@ type request struct {
 	// size is about how many bytes the writes take in a commit, measured
 	// once by validate.
 	size int
+	// priors are what the file held for the writes, read on submission.
+	priors priors
 }
 
 // Submit enqueues writes as one request for the next group commit: all of them
@@ -45,6 +47,10 @@ type request struct {
 // An empty request writes nothing; its done runs after every earlier
 // request's, which makes it a barrier. A nil done is allowed.
 //
+// With the write-ahead log, Submit reads from the file, on the calling
+// goroutine, the records its writes replace that the log lacks, so that
+// the committer judges them without reading the file (Stats.CommitterLookups).
+//
 // done runs on the Store's completer goroutine, and while it runs the Store
 // takes no request off the queue: it must be quick and must not wait for the
 // Store. Commit, Checkpoint and Close wait for the outcomes of the requests
@@ -63,7 +69,9 @@ func (s *Store) Submit(ctx context.Context, writes []store.Write, done func(erro
 	if err != nil {
 		return err
 	}
-	return s.enqueue(ctx, request{writes: writes, done: done, size: size})
+	req := request{writes: writes, done: done, size: size}
+	s.readPriors(&req)
+	return s.enqueue(ctx, req)
 }
 
 // Commit is Submit followed by waiting for the outcome, which it returns.
@@ -79,8 +87,11 @@ func (s *Store) Commit(ctx context.Context, writes []store.Write) error {
 	if err != nil {
 		return err
 	}
-	ch := s.waiters.Get().(chan error)
-	if err := s.enqueue(ctx, request{writes: writes, wait: ch, size: size}); err != nil {
+	req := request{writes: writes, size: size}
+	s.readPriors(&req)
+	req.wait = s.waiters.Get().(chan error)
+	ch := req.wait
+	if err := s.enqueue(ctx, req); err != nil {
 		s.waiters.Put(ch)
 		return err
 	}
