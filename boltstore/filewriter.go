@@ -126,15 +126,17 @@ func syncMetaPages(fsys fileSystem, path string, pageSize int) error {
 	return f.sync()
 }
 
-// denseFill is the FillPercent of a bucket when a checkpoint appends keys
-// after all of the bucket's keys. bbolt splits a page that overflows into
-// pages filled to the bucket's FillPercent, bbolt.DefaultFillPercent (50%)
-// unless set, which suits keys that land between others (each page keeps
-// room for the keys that will land in it later; filled to the brim, a page
-// that takes one more key splits into a full page and a nearly empty one,
-// which left the leaves of a file written in scattered order 37% full). Keys
-// appended after the last are written in order, so each page they fill is
-// followed by the next page of them: filling it leaves no half-empty pages
+// denseFill is the FillPercent of a bucket when a checkpoint inserts its
+// keys in runs: most keys of the checkpoint land next to the key before
+// them, with no key of the file in between, as keys appended after the last
+// do. bbolt splits a page that overflows into pages filled to the bucket's
+// FillPercent, bbolt.DefaultFillPercent (50%) unless set, which suits keys
+// that land one by one between others: each page keeps room for the keys
+// that will land in it later, and filled to the brim, a page that takes one
+// more key splits into a full page and a nearly empty one (that left the
+// leaves of a file written in scattered order 37% full). A checkpoint writes
+// its keys in order, so a page that a run of them splits is followed by the
+// pages of the rest of the run: filling them leaves no half-empty pages
 // behind. See BENCHMARKS.md for the file sizes it gives.
 const denseFill = 1.0
 
@@ -151,7 +153,8 @@ const (
 )
 
 // write writes recs (nil: none) into the file, in bucket and key order, with
-// pages of keys appended after a bucket's last one filled densely, and then the fold point fp (nil: unchanged): a
+// pages filled densely in buckets whose new keys come in runs (see
+// denseFill), and then the fold point fp (nil: unchanged): a
 // checkpoint, the replay of a log at Open, and the fold point of a new file.
 // It commits a transaction for every txRecords records (foldTxRecords when
 // 0) or foldTxBytes, and puts fp in the last one only. So a crash or an error
@@ -230,30 +233,11 @@ func (w *fileWriter) write(recs records, fp *foldPoint) error {
 					return err
 				}
 			}
-			last, err := v.lastKey(bucket)
+			fill, err := v.fillFor(bucket, keys)
 			if err != nil {
 				return err
 			}
-			// Keys up to the bucket's last land between its keys; those
-			// after it are appended, in a transaction of their own, since
-			// a bucket has one FillPercent per transaction.
-			i := 0
-			if last != nil {
-				var found bool
-				if i, found = slices.BinarySearch(keys, string(last)); found {
-					i++
-				}
-			}
-			if err := put(bucket, keys[:i], bolt.DefaultFillPercent); err != nil {
-				return err
-			}
-			if i > 0 && i < len(keys) && tx != nil {
-				if err := commit(); err != nil {
-					return err
-				}
-				n, size = 0, 0
-			}
-			if err := put(bucket, keys[i:], denseFill); err != nil {
+			if err := put(bucket, keys, fill); err != nil {
 				return err
 			}
 		}

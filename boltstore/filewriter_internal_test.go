@@ -130,36 +130,41 @@ func leafFill(t *testing.T, w *fileWriter) float64 {
 	return float64(st.LeafInuse) / float64(st.LeafAlloc)
 }
 
-// Ensure that checkpoints fill the pages of keys appended after a bucket's
-// last key densely, and leave room in pages that keys land between: 20,000
-// keys of 100-byte values folded 500 at a time, in key order and in
-// scattered order.
-func TestFileWriter_Write_FillsAppendedPagesDenselyAndScatteredOnesHalf(t *testing.T) {
-	keys := keysOf(20000)
+// Ensure that checkpoints fill densely the pages of keys inserted in runs
+// (appended after a bucket's last key, or landing together where the file
+// has no keys between them) and leave room in pages that keys land in one
+// by one: 20,000 keys of 100-byte values folded 500 at a time, in key order,
+// in numeric order of keys whose key order is another ("k9" after "k10"),
+// and in scattered order.
+func TestFileWriter_Write_FillsPagesOfRunsDenselyAndScatteredOnesHalf(t *testing.T) {
 	value := strings.Repeat("x", 100)
-	fold := func(w *fileWriter, keys []string) {
+	fill := func(keys []string) float64 {
+		w := openWriter(t, 0)
 		for i := 0; i < len(keys); i += 500 {
 			if err := w.write(recordsOf(value, keys[i:i+500]...), nil); err != nil {
 				t.Fatal(err)
 			}
 		}
+		return leafFill(t, w)
 	}
-
-	inOrder := openWriter(t, 0)
-	fold(inOrder, keys)
-	if f := leafFill(t, inOrder); f < 0.9 {
+	inOrder := keysOf(20000)
+	if f := fill(inOrder); f < 0.9 {
 		t.Errorf("keys appended in order: leaves %.0f%% full; want at least 90%%", 100*f)
 	}
-
-	scattered := openWriter(t, 0)
-	shuffled := append([]string(nil), keys...)
-	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) {
-		shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
+	numeric := make([]string, 20000)
+	for i := range numeric {
+		numeric[i] = fmt.Sprint("k", i)
+	}
+	if f := fill(numeric); f < 0.85 {
+		t.Errorf("keys in numeric order: leaves %.0f%% full; want at least 85%%", 100*f)
+	}
+	scattered := append([]string(nil), inOrder...)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(scattered), func(i, j int) {
+		scattered[i], scattered[j] = scattered[j], scattered[i]
 	})
-	fold(scattered, shuffled)
 	// Filled to the brim, such pages split into a full page and a nearly
-	// empty one at the next key that lands in them: about 37% full.
-	if f := leafFill(t, scattered); f < 0.55 {
+	// empty one at the next key that lands in them: about 30% full.
+	if f := fill(scattered); f < 0.55 {
 		t.Errorf("keys in scattered order: leaves %.0f%% full; want at least 55%%", 100*f)
 	}
 }

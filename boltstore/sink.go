@@ -122,15 +122,37 @@ func (v *txView) setFill(bucket string, fill float64) {
 	}
 }
 
-// lastKey returns the last key of bucket, nil when it is absent or empty;
-// the key is valid until the transaction ends.
-func (v *txView) lastKey(bucket string) ([]byte, error) {
+// fillFor returns the FillPercent for writing keys, in key order, into
+// bucket: denseFill when most of the keys it lacks come in runs, each
+// landing next to the key before it with no key of the bucket in between
+// (all of them, in a bucket that is absent or empty, or when they all come
+// after its last key), else bbolt.DefaultFillPercent, which also suits a
+// page that splits because a record grew. See denseFill.
+func (v *txView) fillFor(bucket string, keys []string) (float64, error) {
 	b, err := v.bucket(bucket, false)
 	if err != nil || b == nil {
-		return nil, err
+		return denseFill, err
 	}
-	k, _ := b.Cursor().Last()
-	return k, nil
+	c := b.Cursor()
+	inserts, runs := 0, 0
+	for i, k := range keys {
+		v.keyBuf = append(v.keyBuf[:0], k...)
+		// The first key of the bucket at or after k: k itself, or none, or
+		// one at or after the next key to write, which leaves nothing
+		// between the two.
+		next, _ := c.Seek(v.keyBuf)
+		switch {
+		case next != nil && string(next) == k:
+			continue // an update
+		case next == nil || (i+1 < len(keys) && string(next) >= keys[i+1]):
+			runs++
+		}
+		inserts++
+	}
+	if inserts > 0 && 2*runs >= inserts {
+		return denseFill, nil
+	}
+	return bolt.DefaultFillPercent, nil
 }
 
 // bucket returns the handle of name, creating the bucket when create is
