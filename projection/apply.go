@@ -65,7 +65,7 @@ func (r *Runtime[E, S, D]) apply(ctx context.Context, event E) (uint64, error) {
 	for attempt := 1; ; {
 		c, version, err := r.lockFoldSubmit(ctx, key, event)
 		switch {
-		case errors.Is(err, errDupInFlight):
+		case errors.Is(err, errInFlight):
 			// c is a barrier behind the commit that folded this position:
 			// once it is done, that commit's outcome is known.
 			<-c.result
@@ -123,7 +123,8 @@ func (r *Runtime[E, S, D]) lockFoldSubmit(ctx context.Context, key string, event
 // foldAndSubmit folds event, of key, on key's pending state and queues the
 // result. The caller holds key's lock. It returns a nil request and the
 // committed version when the event was a duplicate, and a queued barrier with
-// errDupInFlight when it may be the duplicate of an event in flight.
+// errInFlight when whether it folds depends on commits in flight (it may be
+// the duplicate of an event in flight, or its gap may be closed already).
 func (r *Runtime[E, S, D]) foldAndSubmit(ctx context.Context, key string, event E) (*commitReq[E, S, D], uint64, error) {
 	e, lin, err := r.pin(ctx, key)
 	if err != nil {
@@ -136,8 +137,11 @@ func (r *Runtime[E, S, D]) foldAndSubmit(ctx context.Context, key string, event 
 	c.one[0] = event
 	events := c.one[:]
 	p, committed, err := r.foldPart(c, e, lin, events)
+	if errors.Is(err, ErrGap) {
+		err = r.confirmGap(ctx, e, lin, err)
+	}
 	switch {
-	case errors.Is(err, errDupInFlight):
+	case errors.Is(err, errInFlight):
 		return r.barrier(ctx, c, key, err)
 	case err != nil:
 		r.putReq(c)
@@ -284,43 +288,57 @@ func (r *Runtime[E, S, D]) write(key string, p *commitPart[S, D]) store.Write {
 func (r *Runtime[E, S, D]) pin(ctx context.Context, key string) (*entry[S, D], lineage[S], error) {
 	g := r.current()
 	sh := g.cache.shardOf(key)
-	sh.mu.Lock()
-	e := sh.m[key]
-	if e != nil && !e.stale {
+	for {
+		sh.mu.Lock()
+		e := sh.m[key]
+		if e != nil && !e.stale {
+			e.pins++
+			sh.hits++
+			sh.touchLocked(e)
+			lin := e.lineageLocked()
+			sh.mu.Unlock()
+			return e, lin, nil
+		}
+		sh.misses++
+		if e != nil {
+			e.pins++ // a stale entry in use is reloaded in place
+		}
+		news := sh.news
+		sh.mu.Unlock()
+
+		loaded, err := r.load(ctx, g.bucket, key)
+		sh.mu.Lock()
+		if err != nil {
+			if e != nil {
+				e.pins--
+			}
+			sh.mu.Unlock()
+			return nil, lineage[S]{}, err
+		}
+		if e != nil {
+			r.reloadLocked(e, loaded)
+			lin := e.lineageLocked()
+			sh.mu.Unlock()
+			return e, lin, nil
+		}
+		if e = sh.m[key]; e == nil {
+			if sh.news != news {
+				// Another writer's commit to the key may have been
+				// announced while it loaded (see forget): load again
+				// rather than cache what may be older.
+				sh.mu.Unlock()
+				continue
+			}
+			e = r.newEntry(g, key, loaded)
+			sh.insertLocked(e)
+		} else {
+			sh.touchLocked(e)
+		}
 		e.pins++
-		sh.hits++
-		sh.touchLocked(e)
 		lin := e.lineageLocked()
 		sh.mu.Unlock()
 		return e, lin, nil
 	}
-	sh.misses++
-	if e != nil {
-		e.pins++ // a stale entry in use is reloaded in place
-	}
-	sh.mu.Unlock()
-
-	loaded, err := r.load(ctx, g.bucket, key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if err != nil {
-		if e != nil {
-			e.pins--
-		}
-		return nil, lineage[S]{}, err
-	}
-	if e != nil {
-		r.reloadLocked(e, loaded)
-		return e, e.lineageLocked(), nil
-	}
-	if e = sh.m[key]; e == nil {
-		e = r.newEntry(g, key, loaded)
-		sh.insertLocked(e)
-	} else {
-		sh.touchLocked(e)
-	}
-	e.pins++
-	return e, e.lineageLocked(), nil
 }
 
 // reloadLocked replaces stale e's states with rec, just loaded from the
@@ -370,8 +388,9 @@ func (r *Runtime[E, S, D]) forget(key string) {
 	}
 	// A read may be loading the key, and may have read it before the other
 	// runtime's commit: counted as an eviction, this makes it load again
-	// rather than cache what it read (see readCommitted).
+	// rather than cache what it read (see readCommitted and pin).
 	sh.evictions++
+	sh.news++
 }
 
 // ApplyBatch folds events in one transaction: all of them become durable or
@@ -435,7 +454,7 @@ func (r *Runtime[E, S, D]) applyBatch(ctx context.Context, events []E) (uint64, 
 	}
 	for attempt := 1; ; {
 		c, err := r.foldBatch(ctx, runs, sorted)
-		if errors.Is(err, errDupInFlight) {
+		if errors.Is(err, errInFlight) {
 			<-c.result
 			r.putReq(c)
 			continue
@@ -497,7 +516,10 @@ func (r *Runtime[E, S, D]) foldBatch(ctx context.Context, runs []keyRun, events 
 		}
 		pinned = append(pinned, e)
 		p, _, err := r.foldPart(c, e, lin, events[run.start:run.end])
-		if errors.Is(err, errDupInFlight) {
+		if errors.Is(err, ErrGap) {
+			err = r.confirmGap(ctx, e, lin, err)
+		}
+		if errors.Is(err, errInFlight) {
 			c, _, err = r.barrier(ctx, c, run.key, err)
 			return c, err
 		}

@@ -22,13 +22,14 @@ type cache[S, D any] struct {
 }
 
 type shard[S, D any] struct {
-	// mu guards m, the LRU list, evictions, and every field of every entry in
+	// mu guards m, the LRU list, the counters, and every field of every entry in
 	// m. Publishing a key's updates also happens under it, which is what lets
 	// a subscription resync from the committed state without a gap.
 	mu        sync.Mutex
 	m         map[string]*entry[S, D]
 	lru       entry[S, D] // sentinel of a circular list, most recent first
 	evictions uint64      // bumped by every eviction and by news of other runtimes' commits; see readCommitted
+	news      uint64      // bumped by news of other runtimes' commits only; see pin
 	hits      uint64      // lookups served from m
 	misses    uint64      // lookups that had to load from the store
 	capacity  int
@@ -116,6 +117,7 @@ func (c *cache[S, D]) invalidateLoads() {
 		sh := &c.shards[i]
 		sh.mu.Lock()
 		sh.evictions++
+		sh.news++
 		sh.mu.Unlock()
 	}
 }

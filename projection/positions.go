@@ -1,6 +1,7 @@
 package projection
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -22,9 +23,10 @@ type Positioned interface {
 	StreamPosition() uint64
 }
 
-// errDupInFlight: the event's position was folded by an apply whose commit
-// is not known yet, so whether it is a duplicate depends on that commit.
-var errDupInFlight = errors.New("projection: duplicate of an event in flight")
+// errInFlight: whether the event folds depends on commits whose outcome is
+// not known yet, such as that of an apply that folded its position; the
+// fold is to be tried again once they are done.
+var errInFlight = errors.New("projection: depends on commits in flight")
 
 // GapError reports an event whose position skips positions of its key's
 // stream. It satisfies errors.Is(err, ErrGap).
@@ -69,9 +71,38 @@ func (r *Runtime[E, S, D]) admit(key string, pos, pending, committed uint64) (bo
 	case pos <= committed:
 		return false, nil
 	case pos <= pending:
-		return false, errDupInFlight
+		return false, errInFlight
 	case pos > pending+1 && !r.cfg.gaps:
 		return false, &GapError{Projection: r.name, Key: key, Want: pending + 1, Got: pos}
 	}
 	return true, nil
+}
+
+// confirmGap decides what the gap a fold of e's key found means. The fold
+// judged the event's position against the key's cached lineage, lin, which
+// may be behind: commits in flight may fail, and another writer of the store
+// (another process on a shared database) may have folded the missing
+// positions before this runtime heard of it. So a gap is reported only once
+// nothing is in flight and the store holds the very record lin committed;
+// otherwise confirmGap returns errInFlight, to fold again once the commits
+// in flight are done, and marks e stale when the store holds another record,
+// so that the next fold reloads it. The caller holds the key's lock and a
+// pin on e; gap is the fold's error.
+func (r *Runtime[E, S, D]) confirmGap(ctx context.Context, e *entry[S, D], lin lineage[S], gap error) error {
+	if lin.base.version != lin.committedVer {
+		return errInFlight
+	}
+	stored, err := r.load(ctx, e.bucket, e.key)
+	if err != nil {
+		return err
+	}
+	if stored.present == lin.base.present && stored.version == lin.base.version && stored.stamp == lin.base.stamp {
+		return gap
+	}
+	e.sh.mu.Lock()
+	if e.gen == lin.gen {
+		e.stale = true
+	}
+	e.sh.mu.Unlock()
+	return errInFlight
 }

@@ -99,6 +99,45 @@ func TestRuntime_Apply_GapsAndWithoutPositions(t *testing.T) {
 	require.Equal(t, int64(3), snap.State.Total)
 }
 
+// Ensure that a gap is judged against the store, not against a cached state
+// that another writer of the store has moved past: a runtime that cached a
+// key before another runtime (another process, as far as it knows: they
+// share no bus) folded the next positions folds the position after those,
+// a position past them is still a gap, and ApplyBatch judges the same way.
+func TestRuntime_Apply_GapJudgedAgainstTheStoreNotAStaleCache(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	one := newPositioned(t, e.store)
+	two := newPositioned(t, e.store)
+	_, err := one.Apply(ctx, posEvent{"s", 1, 1})
+	require.NoError(t, err)
+	for pos := uint64(2); pos <= 4; pos++ {
+		_, err := two.Apply(ctx, posEvent{"s", pos, 10})
+		require.NoError(t, err)
+	}
+	snap, err := one.ReadRequired(ctx, "s")
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), snap.Version, "the first runtime's cache is behind the store")
+
+	_, err = one.Apply(ctx, posEvent{"s", 7, 100})
+	var gap *projection.GapError
+	require.ErrorAs(t, err, &gap, "a gap past the store's position too")
+	require.Equal(t, uint64(5), gap.Want)
+	v, err := one.Apply(ctx, posEvent{"s", 5, 100})
+	require.NoError(t, err)
+	require.Equal(t, uint64(5), v)
+
+	for pos := uint64(6); pos <= 7; pos++ {
+		_, err := two.Apply(ctx, posEvent{"s", pos, 10})
+		require.NoError(t, err)
+	}
+	require.NoError(t, one.ApplyBatch(ctx, []posEvent{{"s", 8, 1000}, {"s", 9, 1000}}))
+	snap, err = one.ReadRequired(ctx, "s")
+	require.NoError(t, err)
+	require.Equal(t, uint64(9), snap.Version)
+	require.Equal(t, seqState{Total: 1 + 3*10 + 100 + 2*10 + 2*1000, Seen: []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9}}, snap.State)
+}
+
 type renamed struct {
 	positioned
 	name string
