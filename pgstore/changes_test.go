@@ -73,9 +73,10 @@ func nextChange(t *testing.T, feed <-chan feedItem) store.Change {
 }
 
 // awaitListening commits new versions of a probe key through other until
-// feed yields one, since a feed begins a moment after Changes is called,
-// and returns once feed yielded the last of them: every commit other makes
-// from then on is announced on feed after everything before it.
+// feed yields the latest of them, since a feed begins a moment after
+// Changes is called (with a Reset, and without the commits made before it
+// listened), and returns once it did: every commit other makes from then on
+// is announced on feed after everything before it.
 func awaitListening(t *testing.T, feed <-chan feedItem, other store.Store) {
 	t.Helper()
 	deadline := time.NewTimer(waitTimeout)
@@ -90,18 +91,26 @@ func awaitListening(t *testing.T, feed <-chan feedItem, other store.Store) {
 		}
 		prev = next
 		tick := time.NewTimer(10 * time.Millisecond)
-		select {
-		case it, ok := <-feed:
-			tick.Stop()
-			if !ok || it.err != nil {
-				t.Fatalf("Changes ended: %v", it.err)
+	wait:
+		for {
+			select {
+			case it, ok := <-feed:
+				if !ok || it.err != nil {
+					tick.Stop()
+					t.Fatalf("Changes ended: %v", it.err)
+				}
+				if !it.c.Reset && it.c.Bucket == "probe" && it.c.Version == v {
+					tick.Stop()
+					return
+				}
+				// A Reset, or an earlier probe: the latest may not be
+				// announced, if it was made before the feed listened.
+			case <-tick.C:
+				break wait
+			case <-deadline.C:
+				tick.Stop()
+				t.Fatalf("Changes did not yield the latest of %d commits by another store in %v", v, waitTimeout)
 			}
-			for c := it.c; c.Reset || c.Version < v; c = nextChange(t, feed) {
-			}
-			return
-		case <-tick.C:
-		case <-deadline.C:
-			t.Fatalf("Changes yielded nothing in %v of commits by another store", waitTimeout)
 		}
 	}
 }
