@@ -138,33 +138,37 @@ func leafFill(t *testing.T, w *fileWriter) float64 {
 // and in scattered order.
 func TestFileWriter_Write_FillsPagesOfRunsDenselyAndScatteredOnesHalf(t *testing.T) {
 	value := strings.Repeat("x", 100)
-	fill := func(keys []string) float64 {
-		w := openWriter(t, 0)
-		for i := 0; i < len(keys); i += 500 {
-			if err := w.write(recordsOf(value, keys[i:i+500]...), nil); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return leafFill(t, w)
-	}
 	inOrder := keysOf(20000)
-	if f := fill(inOrder); f < 0.9 {
-		t.Errorf("keys appended in order: leaves %.0f%% full; want at least 90%%", 100*f)
-	}
 	numeric := make([]string, 20000)
 	for i := range numeric {
 		numeric[i] = fmt.Sprint("k", i)
-	}
-	if f := fill(numeric); f < 0.85 {
-		t.Errorf("keys in numeric order: leaves %.0f%% full; want at least 85%%", 100*f)
 	}
 	scattered := append([]string(nil), inOrder...)
 	rand.New(rand.NewPCG(1, 2)).Shuffle(len(scattered), func(i, j int) {
 		scattered[i], scattered[j] = scattered[j], scattered[i]
 	})
-	// Filled to the brim, such pages split into a full page and a nearly
-	// empty one at the next key that lands in them: about 30% full.
-	if f := fill(scattered); f < 0.55 {
-		t.Errorf("keys in scattered order: leaves %.0f%% full; want at least 55%%", 100*f)
+	// Checkpoints of 500 keys judge every key; of 4000, a sample of them.
+	for _, per := range []int{500, 4000} {
+		fill := func(keys []string) float64 {
+			w := openWriter(t, 0)
+			for i := 0; i < len(keys); i += per {
+				if err := w.write(recordsOf(value, keys[i:i+per]...), nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return leafFill(t, w)
+		}
+		if f := fill(inOrder); f < 0.9 {
+			t.Errorf("%d keys a checkpoint, appended in order: leaves %.0f%% full; want at least 90%%", per, 100*f)
+		}
+		if f := fill(numeric); f < 0.85 {
+			t.Errorf("%d keys a checkpoint, in numeric order: leaves %.0f%% full; want at least 85%%", per, 100*f)
+		}
+		// Filled to the brim, such pages split into a full page and a
+		// nearly empty one at the next key that lands in them: about 30%
+		// full.
+		if f := fill(scattered); f < 0.55 {
+			t.Errorf("%d keys a checkpoint, in scattered order: leaves %.0f%% full; want at least 55%%", per, 100*f)
+		}
 	}
 }
