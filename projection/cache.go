@@ -77,11 +77,13 @@ type lineage[S any] struct {
 	base                       record[S]
 	gen                        uint64
 	committedPos, committedVer uint64
+	committedStamp             uint64
 }
 
 // lineageLocked returns e's lineage.
 func (e *entry[S, D]) lineageLocked() lineage[S] {
-	return lineage[S]{base: e.pending, gen: e.gen, committedPos: e.committed.position, committedVer: e.committed.version}
+	return lineage[S]{base: e.pending, gen: e.gen, committedPos: e.committed.position,
+		committedVer: e.committed.version, committedStamp: e.committed.stamp}
 }
 
 // record is a decoded snapshot with the encoding it came from; bytes is nil

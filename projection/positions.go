@@ -80,24 +80,27 @@ func (r *Runtime[E, S, D]) admit(key string, pos, pending, committed uint64) (bo
 
 // confirmGap decides what the gap a fold of e's key found means. The fold
 // judged the event's position against the key's cached lineage, lin, which
-// may be behind: commits in flight may fail, and another writer of the store
-// (another process on a shared database) may have folded the missing
-// positions before this runtime heard of it. So a gap is reported only once
-// nothing is in flight and the store holds the very record lin committed;
-// otherwise confirmGap returns errInFlight, to fold again once the commits
-// in flight are done, and marks e stale when the store holds another record,
-// so that the next fold reloads it. The caller holds the key's lock and a
-// pin on e; gap is the fold's error.
+// may be behind the store: another writer of the store (another process on
+// a shared database) may have folded the missing positions before this
+// runtime heard of it. So the key's record is read from the store: if it is
+// the one lin committed, the gap is real and confirmGap returns gap, since
+// commits in flight built on that record can only fail, which widens a gap.
+// Otherwise it returns errInFlight, to fold again once the commits in flight
+// are done; with none in flight the store holds another writer's record, and
+// e is marked stale, so that the next fold reloads it. The caller holds the
+// key's lock and a pin on e.
 func (r *Runtime[E, S, D]) confirmGap(ctx context.Context, e *entry[S, D], lin lineage[S], gap error) error {
-	if lin.base.version != lin.committedVer {
-		return errInFlight
-	}
 	stored, err := r.load(ctx, e.bucket, e.key)
 	if err != nil {
 		return err
 	}
-	if stored.present == lin.base.present && stored.version == lin.base.version && stored.stamp == lin.base.stamp {
+	if stored.version == lin.committedVer && stored.stamp == lin.committedStamp {
 		return gap
+	}
+	if lin.base.version != lin.committedVer {
+		// The store may hold a commit of this runtime's in flight, whose
+		// outcome is not reported yet: wait for it.
+		return errInFlight
 	}
 	e.sh.mu.Lock()
 	if e.gen == lin.gen {
