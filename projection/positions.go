@@ -11,10 +11,13 @@ import (
 // version, counting from 1. With it a Runtime folds each position once: an
 // event at or below the key's stored position is skipped (Apply returns
 // ErrDuplicate and changes nothing), and an event that skips positions is
-// refused with a *GapError unless the runtime was created WithGaps. The
-// position is stored in the same transaction as the state, so redelivered
-// events have an exactly-once effect. A position of 0 means the event has
-// none and is always folded.
+// refused with a *GapError unless the runtime was created WithGaps. A gap
+// is confirmed against the store's record before it is reported, so a
+// runtime whose cached state is behind another writer's commits (another
+// process on a shared database) folds the event those commits made next.
+// The position is stored in the same transaction as the state, so
+// redelivered events have an exactly-once effect. A position of 0 means the
+// event has none and is always folded.
 //
 // Positions only make sense when a projection's keys are the streams they
 // count in; a projection that keys the same events differently (a total
