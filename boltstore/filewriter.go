@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -152,6 +153,14 @@ const (
 	foldTxBytes   = 8 << 20
 )
 
+// keyedEntry is a record to write with its key: write sorts them, and then
+// needs no lookup in the records' map for each, which with scattered keys
+// made a checkpoint take 14% longer (BenchmarkFileWriter_Write).
+type keyedEntry struct {
+	key   string
+	entry overlayEntry
+}
+
 // write writes recs (nil: none) into the file, in bucket and key order, with
 // pages filled densely in buckets whose new keys come in runs (see
 // denseFill), and then the fold point fp (nil: unchanged): a
@@ -199,18 +208,17 @@ func (w *fileWriter) write(recs records, fp *foldPoint) error {
 			return err
 		}
 		n, size := 0, 0
-		// put writes the records of bucket under keys, committing every
+		// put writes the records of bucket, in ents, committing every
 		// limit records, with the bucket's pages filled to fill.
-		put := func(bucket string, keys []string, fill float64) error {
-			b := recs[bucket]
-			for _, k := range keys {
+		put := func(bucket string, ents []keyedEntry, fill float64) error {
+			for i := range ents {
+				k, e := ents[i].key, &ents[i].entry
 				if tx == nil {
 					if err := begin(); err != nil {
 						return err
 					}
 				}
 				v.setFill(bucket, fill)
-				e := b[k]
 				if err := v.write(bucket, k, !e.present, e.value); err != nil {
 					return err
 				}
@@ -224,10 +232,20 @@ func (w *fileWriter) write(recs records, fp *foldPoint) error {
 			}
 			return nil
 		}
-		var keys []string
+		var (
+			ents []keyedEntry
+			keys []string
+		)
 		for _, bucket := range slices.Sorted(maps.Keys(recs)) {
-			keys = slices.AppendSeq(keys[:0], maps.Keys(recs[bucket]))
-			slices.Sort(keys)
+			ents = slices.Grow(ents[:0], len(recs[bucket]))
+			for k, e := range recs[bucket] {
+				ents = append(ents, keyedEntry{key: k, entry: e})
+			}
+			slices.SortFunc(ents, func(a, b keyedEntry) int { return strings.Compare(a.key, b.key) })
+			keys = slices.Grow(keys[:0], len(ents))
+			for i := range ents {
+				keys = append(keys, ents[i].key)
+			}
 			if tx == nil {
 				if err := begin(); err != nil {
 					return err
@@ -237,7 +255,7 @@ func (w *fileWriter) write(recs records, fp *foldPoint) error {
 			if err != nil {
 				return err
 			}
-			if err := put(bucket, keys, fill); err != nil {
+			if err := put(bucket, ents, fill); err != nil {
 				return err
 			}
 		}
