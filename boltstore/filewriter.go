@@ -232,26 +232,19 @@ func (w *fileWriter) write(recs records, fp *foldPoint) error {
 			}
 			return nil
 		}
-		var (
-			ents []keyedEntry
-			keys []string
-		)
+		var ents []keyedEntry
 		for _, bucket := range slices.Sorted(maps.Keys(recs)) {
 			ents = slices.Grow(ents[:0], len(recs[bucket]))
 			for k, e := range recs[bucket] {
 				ents = append(ents, keyedEntry{key: k, entry: e})
 			}
 			slices.SortFunc(ents, func(a, b keyedEntry) int { return strings.Compare(a.key, b.key) })
-			keys = slices.Grow(keys[:0], len(ents))
-			for i := range ents {
-				keys = append(keys, ents[i].key)
-			}
 			if tx == nil {
 				if err := begin(); err != nil {
 					return err
 				}
 			}
-			fill, err := v.fillFor(bucket, keys)
+			fill, err := v.fillFor(bucket, ents)
 			if err != nil {
 				return err
 			}

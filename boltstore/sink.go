@@ -128,23 +128,23 @@ func (v *txView) setFill(bucket string, fill float64) {
 // rebuilding 1,000,000 scattered keys (bench's rebuildall).
 const fillSample = 512
 
-// fillFor returns the FillPercent for writing keys, in key order, into
+// fillFor returns the FillPercent for writing ents, in key order, into
 // bucket: denseFill when most of the keys it lacks come in runs, each
 // landing next to the key before it with no key of the bucket in between
 // (all of them, in a bucket that is absent or empty, or when they all come
 // after its last key), else bbolt.DefaultFillPercent, which also suits a
 // page that splits because a record grew. It judges at most fillSample of
 // the keys. See denseFill.
-func (v *txView) fillFor(bucket string, keys []string) (float64, error) {
+func (v *txView) fillFor(bucket string, ents []keyedEntry) (float64, error) {
 	b, err := v.bucket(bucket, false)
 	if err != nil || b == nil {
 		return denseFill, err
 	}
 	c := b.Cursor()
 	inserts, runs := 0, 0
-	step := max(1, len(keys)/fillSample)
-	for i := 0; i < len(keys); i += step {
-		k := keys[i]
+	step := max(1, len(ents)/fillSample)
+	for i := 0; i < len(ents); i += step {
+		k := ents[i].key
 		v.keyBuf = append(v.keyBuf[:0], k...)
 		// The first key of the bucket at or after k: k itself, or none, or
 		// one at or after the next key to write, which leaves nothing
@@ -153,7 +153,7 @@ func (v *txView) fillFor(bucket string, keys []string) (float64, error) {
 		switch {
 		case next != nil && string(next) == k:
 			continue // an update
-		case next == nil || (i+1 < len(keys) && string(next) >= keys[i+1]):
+		case next == nil || (i+1 < len(ents) && string(next) >= ents[i+1].key):
 			runs++
 		}
 		inserts++

@@ -66,8 +66,8 @@ func (r *Runtime[E, S, D]) apply(ctx context.Context, event E) (uint64, error) {
 		c, version, err := r.lockFoldSubmit(ctx, key, event)
 		switch {
 		case errors.Is(err, errInFlight):
-			// c is a barrier behind the commit that folded this position:
-			// once it is done, that commit's outcome is known.
+			// c is a barrier behind the commits in flight: once it is
+			// done, their outcomes are known.
 			<-c.result
 			r.putReq(c)
 			continue
@@ -124,7 +124,8 @@ func (r *Runtime[E, S, D]) lockFoldSubmit(ctx context.Context, key string, event
 // result. The caller holds key's lock. It returns a nil request and the
 // committed version when the event was a duplicate, and a queued barrier with
 // errInFlight when whether it folds depends on commits in flight (it may be
-// the duplicate of an event in flight, or its gap may be closed already).
+// the duplicate of an event in flight, or the store moved under its gap; see
+// confirmGap).
 func (r *Runtime[E, S, D]) foldAndSubmit(ctx context.Context, key string, event E) (*commitReq[E, S, D], uint64, error) {
 	e, lin, err := r.pin(ctx, key)
 	if err != nil {
