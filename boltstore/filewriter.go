@@ -155,7 +155,7 @@ const (
 
 // keyedEntry is a record to write with its key: write sorts them, and then
 // needs no lookup in the records' map for each, which with scattered keys
-// made a checkpoint take 14% longer (BenchmarkFileWriter_Write).
+// made a checkpoint take 10-14% longer (BenchmarkFileWriter_Write).
 type keyedEntry struct {
 	key   string
 	entry overlayEntry
